@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The entry point for people. Kbuild itself reads ./Kbuild when it builds the
+# modules (make -C $KDIR M=$PWD), exactly as for any out-of-tree module.
+#
+#   make                 install what is missing, build the kernels (cached),
+#                        both modules, the test suite and the initramfs
+#   make test            the whole suite on the release and the debug kernel
+#   ./scripts/run-qemu.sh   a shell in the VM with both drivers loaded
+#
+# `make help` lists every target and variable.
+
+# LLVM toolchain suffix, as in the kernel's own Makefile (LLVM=-19 -> clang-19).
+LLVM ?= -19
+# A kernel build tree to build the modules against (`make modules`).
+KDIR ?=
+# Where the Linux source comes from: a tree or a tarball (default: fetched).
+KERNEL_SRC ?=
+export LLVM KERNEL_SRC
+
+SHELL := /bin/bash
+scripts := $(CURDIR)/scripts
+
+.PHONY: all modules test run clean distclean help
+
+all:
+	@$(scripts)/build.sh all
+
+# The classic out-of-tree module build, against any kernel tree: KDIR=...
+modules:
+ifeq ($(KDIR),)
+	@$(scripts)/build.sh modules
+else
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) modules
+endif
+
+test: all
+	@$(scripts)/test.sh
+
+# Rebuild only the modules and the initramfs, then boot into a shell.
+run:
+	@start=$$(date +%s%N); VARIANTS=release $(scripts)/build.sh modules && \
+		echo "rebuilt in $$(( ($$(date +%s%N) - start) / 1000000 )) ms" && \
+		$(scripts)/run-qemu.sh
+
+clean:
+	rm -rf build
+ifneq ($(KDIR),)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+endif
+
+# Also drop the kernel source and kernel builds cached outside the clone.
+distclean: clean
+	rm -rf "$${SAMPLE_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/rust-kmod-sample}"
+
+help:
+	@sed -n 's/^##//p' $(CURDIR)/Makefile
+
+## Targets:
+##   make                build everything: deps, kernels (cached), modules, suite, initramfs
+##   make modules        only the two modules (with KDIR=/path: against that kernel, as Kbuild does)
+##   make test           host checks, then the suite in the VM on the release and debug kernels
+##   make run            rebuild the modules and initramfs only, then boot into a shell
+##   make clean          remove build/ (this clone's output)
+##   make distclean      also remove the cached kernel source and kernels
+##   make help           this text
+##
+## Variables:
+##   LLVM=-19            LLVM suffix for clang/ld.lld (default -19)
+##   KDIR=/path          a built kernel tree, for 'make modules'
+##   KERNEL_SRC=/path    Linux source: a tree or a tarball (default: fetched, see README)
+##   VARIANTS="release"  which kernels to build (default "release debug")
+##   NO_INSTALL=1        report missing tools instead of installing them
+##   SAMPLE_CACHE_DIR    where kernels are cached (default ~/.cache/rust-kmod-sample)
+##
+## The VM:
+##   ./scripts/run-qemu.sh --help

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `rust_sample`: a bounded FIFO byte queue behind a misc device.
+//!
+//! Loading the module creates `/dev/rust_sample`. Everything written to it
+//! can be read back once, oldest first, by any opener; the bytes stay queued
+//! while nobody has the device open, until the module is unloaded. The queue
+//! holds `capacity` bytes (a module parameter, 4096 by default): a writer of
+//! a full queue sleeps, or gets `EAGAIN` with `O_NONBLOCK`; a reader of an
+//! empty queue sleeps, gets `EAGAIN`, or sees end-of-file once no writer is
+//! left. Three ioctls read the statistics, clear the queue and resize it.
+//!
+//! `src/c_sample.c` is the same driver in C, section for section, and
+//! `docs/device.md` describes the behaviour both share:
+//!
+//! ```sh
+//! # insmod rust_sample.ko capacity=8
+//! # echo hi > /dev/rust_sample; cat /dev/rust_sample
+//! hi
+//! ```
+//!
+//! # Safety
+//!
+//! The driver has two `unsafe` blocks, both forced by gaps in the 7.3 kernel
+//! crate and each with a `// SAFETY:` comment:
+//!
+//! 1. initialising the global lock that lets `open` find the queue, because a
+//!    `static` lock cannot be initialised in `const` context;
+//! 2. reading the file's `O_NONBLOCK` flag in `read_iter`/`write_iter`,
+//!    because [`Kiocb`] does not expose the file it belongs to.
+
+use kernel::{
+    fs::{file::flags::O_NONBLOCK, File, Kiocb},
+    ioctl::{_IO, _IOR, _IOW},
+    iov::{IovIterDest, IovIterSource},
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    new_condvar, new_mutex,
+    prelude::*,
+    sync::{Arc, ArcBorrow, CondVar, Mutex},
+    uaccess::{UserPtr, UserSlice},
+};
+
+#[path = "src/ring.rs"]
+mod ring;
+use ring::Ring;
+
+// The ABI module is shared with the userspace test suite, which uses the
+// parts that a driver does not need (`SampleStats::from_bytes`).
+#[allow(dead_code)]
+#[path = "src/sample_abi.rs"]
+mod abi;
+use abi::{SampleStats, CAPACITY_MAX, CAPACITY_MIN, SAMPLE_IOC_MAGIC};
+
+module! {
+    type: SampleModule,
+    name: "rust_sample",
+    authors: ["The rust-kmod-sample authors"],
+    description: "A bounded FIFO byte queue misc device (Rust)",
+    license: "GPL",
+    params: {
+        capacity: u32 {
+            default: 4096,
+            description: "Queue capacity in bytes, 1..1048576 (default 4096)",
+        },
+    },
+}
+
+// ---------------------------------------------------------------------------
+// The ioctl interface (shared with C in src/sample_ioctl.h)
+// ---------------------------------------------------------------------------
+
+const SAMPLE_IOC_GET_STATS: u32 = _IOR::<SampleStats>(SAMPLE_IOC_MAGIC, 0x01);
+const SAMPLE_IOC_CLEAR: u32 = _IO(SAMPLE_IOC_MAGIC, 0x02);
+const SAMPLE_IOC_SET_CAPACITY: u32 = _IOW::<u32>(SAMPLE_IOC_MAGIC, 0x03);
+
+// The kernel's own encoding must give the numbers the ABI file promises.
+const _: () = {
+    assert!(SAMPLE_IOC_GET_STATS == abi::SAMPLE_IOC_GET_STATS);
+    assert!(SAMPLE_IOC_CLEAR == abi::SAMPLE_IOC_CLEAR);
+    assert!(SAMPLE_IOC_SET_CAPACITY == abi::SAMPLE_IOC_SET_CAPACITY);
+};
+
+// ---------------------------------------------------------------------------
+// The queue: one per loaded module, shared by every open file
+// ---------------------------------------------------------------------------
+
+/// Everything the lock protects.
+struct Queue {
+    ring: Ring,
+    bytes_written: u64,
+    bytes_read: u64,
+    readers: u32,
+    writers: u32,
+}
+
+/// The device: the queue, its lock, and where sleepers wait.
+#[pin_data]
+struct SampleDevice {
+    #[pin]
+    queue: Mutex<Queue>,
+    /// Readers sleep here until there is data or no writer is left.
+    #[pin]
+    data_available: CondVar,
+    /// Writers sleep here until there is room.
+    #[pin]
+    space_available: CondVar,
+}
+
+impl SampleDevice {
+    fn new(capacity: usize) -> Result<impl PinInit<Self>> {
+        let ring = Ring::new(capacity)?;
+        Ok(pin_init!(Self {
+            queue <- new_mutex!(Queue {
+                ring,
+                bytes_written: 0,
+                bytes_read: 0,
+                readers: 0,
+                writers: 0,
+            }),
+            data_available <- new_condvar!(),
+            space_available <- new_condvar!(),
+        }))
+    }
+}
+
+/// Whether a file was opened for reading, for writing, or both.
+#[derive(Clone, Copy)]
+struct Access {
+    reads: bool,
+    writes: bool,
+}
+
+impl Access {
+    fn of(file: &File) -> Self {
+        use kernel::fs::file::flags::{O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY};
+        let mode = file.flags() & O_ACCMODE;
+        Self {
+            reads: mode == O_RDONLY || mode == O_RDWR,
+            writes: mode == O_WRONLY || mode == O_RDWR,
+        }
+    }
+}
+
+/// Whether this read or write must not sleep. `O_NONBLOCK` is read at each
+/// call, because `fcntl(F_SETFL)` may change it while the file is open.
+fn is_nonblocking(kiocb: &Kiocb<'_, Arc<SampleDevice>>) -> bool {
+    // SAFETY: The VFS calls `read_iter`/`write_iter` with a valid kiocb whose
+    // `ki_filp` is the file being read or written; that file holds a
+    // reference for the whole call, so it outlives the `&File` made here.
+    let file = unsafe { File::from_raw_file((*kiocb.as_raw()).ki_filp) };
+    file.flags() & O_NONBLOCK != 0
+}
+
+// The module's one device, for `open` to find. The module publishes it in
+// `init` before registering the misc device, and takes it back on unload.
+kernel::sync::global_lock! {
+    // SAFETY: `publish_device` initialises the lock before its first use.
+    unsafe(uninit) static DEVICE: Mutex<Option<Arc<SampleDevice>>> = None;
+}
+
+// ---------------------------------------------------------------------------
+// open and release
+// ---------------------------------------------------------------------------
+
+#[vtable]
+impl MiscDevice for SampleDevice {
+    /// Every open file holds a reference to the one device.
+    type Ptr = Arc<SampleDevice>;
+
+    fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Self>> {
+        let device = DEVICE.lock().clone().ok_or(ENODEV)?;
+        let access = Access::of(file);
+        let mut queue = device.queue.lock();
+        queue.readers += u32::from(access.reads);
+        queue.writers += u32::from(access.writes);
+        drop(queue);
+        Ok(device)
+    }
+
+    fn release(device: Arc<Self>, file: &File) {
+        let access = Access::of(file);
+        let mut queue = device.queue.lock();
+        queue.readers -= u32::from(access.reads);
+        queue.writers -= u32::from(access.writes);
+        if access.writes && queue.writers == 0 {
+            // Readers sleeping on an empty queue now see end-of-file.
+            device.data_available.notify_all();
+        }
+    }
+
+    // -----------------------------------------------------------------------
+    // read
+    // -----------------------------------------------------------------------
+
+    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        if iov.is_empty() {
+            return Ok(0);
+        }
+        let nonblocking = is_nonblocking(&kiocb);
+        let device = kiocb.file();
+        let mut queue = device.queue.lock();
+        while queue.ring.is_empty() {
+            if queue.writers == 0 {
+                return Ok(0); // End of file.
+            }
+            if nonblocking {
+                return Err(EAGAIN);
+            }
+            if device.data_available.wait_interruptible(&mut queue) {
+                return Err(ERESTARTSYS);
+            }
+        }
+        let was_full = queue.ring.is_full();
+        // Copy straight from the ring into the user's buffer. A fault stops
+        // the copy; the ring keeps every byte that was not copied.
+        let copied = queue.ring.pop_with(|piece| iov.copy_to_iter(piece));
+        if copied == 0 {
+            return Err(EFAULT);
+        }
+        queue.bytes_read += copied as u64;
+        // Writers only sleep on a full queue: wake them only if it was.
+        if was_full {
+            device.space_available.notify_all();
+        }
+        Ok(copied)
+    }
+
+    // -----------------------------------------------------------------------
+    // write
+    // -----------------------------------------------------------------------
+
+    fn write_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        if iov.is_empty() {
+            return Ok(0);
+        }
+        let nonblocking = is_nonblocking(&kiocb);
+        let device = kiocb.file();
+        let mut queue = device.queue.lock();
+        while queue.ring.is_full() {
+            if nonblocking {
+                return Err(EAGAIN);
+            }
+            if device.space_available.wait_interruptible(&mut queue) {
+                return Err(ERESTARTSYS);
+            }
+        }
+        let was_empty = queue.ring.is_empty();
+        // Copy straight from the user's buffer into the ring. Holding the
+        // lock keeps this call's bytes contiguous in the queue.
+        let copied = queue.ring.push_with(|space| iov.copy_from_iter(space));
+        if copied == 0 {
+            return Err(EFAULT);
+        }
+        queue.bytes_written += copied as u64;
+        // Readers only sleep on an empty queue: wake them only if it was.
+        if was_empty {
+            device.data_available.notify_all();
+        }
+        Ok(copied)
+    }
+
+    // -----------------------------------------------------------------------
+    // ioctl
+    // -----------------------------------------------------------------------
+
+    fn ioctl(device: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let arg = UserPtr::from_addr(arg);
+        match cmd {
+            SAMPLE_IOC_GET_STATS => device.get_stats(arg)?,
+            SAMPLE_IOC_CLEAR => device.clear(),
+            SAMPLE_IOC_SET_CAPACITY => device.set_capacity(arg)?,
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+}
+
+impl SampleDevice {
+    /// `SAMPLE_IOC_GET_STATS`: a consistent snapshot, copied out unlocked.
+    fn get_stats(&self, arg: UserPtr) -> Result {
+        let queue = self.queue.lock();
+        let stats = SampleStats {
+            bytes_written: queue.bytes_written,
+            bytes_read: queue.bytes_read,
+            len: queue.ring.len() as u32,
+            capacity: queue.ring.capacity() as u32,
+            readers: queue.readers,
+            writers: queue.writers,
+        };
+        drop(queue);
+        UserSlice::new(arg, abi::SAMPLE_STATS_SIZE)
+            .writer()
+            .write_slice(&stats.to_bytes())
+    }
+
+    /// `SAMPLE_IOC_CLEAR`: discard the contents and wake blocked writers.
+    fn clear(&self) {
+        let mut queue = self.queue.lock();
+        let was_full = queue.ring.is_full();
+        queue.ring.clear();
+        if was_full {
+            self.space_available.notify_all();
+        }
+    }
+
+    /// `SAMPLE_IOC_SET_CAPACITY`: move the contents into a new ring.
+    fn set_capacity(&self, arg: UserPtr) -> Result {
+        let capacity = UserSlice::new(arg, size_of::<u32>()).reader().read::<u32>()?;
+        if !(CAPACITY_MIN..=CAPACITY_MAX).contains(&capacity) {
+            return Err(EINVAL);
+        }
+        // Allocate before locking: a large allocation may sleep for a while.
+        let new_ring = Ring::new(capacity as usize)?;
+        let mut queue = self.queue.lock();
+        let was_full = queue.ring.is_full();
+        let grew = new_ring.capacity() > queue.ring.capacity();
+        // Too small for what is queued now: `replace` hands the new ring back
+        // and the queue is unchanged.
+        let old_ring = queue.ring.replace(new_ring).map_err(|_| EINVAL)?;
+        if was_full && grew {
+            self.space_available.notify_all();
+        }
+        drop(queue);
+        // Free the old storage only now, outside the lock.
+        drop(old_ring);
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Module load and unload
+// ---------------------------------------------------------------------------
+
+/// The loaded module. Fields drop in declaration order: first the misc
+/// device goes away, so no new file can be opened, then the queue.
+#[pin_data]
+struct SampleModule {
+    #[pin]
+    _misc: MiscDeviceRegistration<SampleDevice>,
+    _published: PublishedDevice,
+}
+
+/// While this exists, `open` finds the device in [`DEVICE`].
+struct PublishedDevice;
+
+/// Checks the `capacity` parameter, creates the device and publishes it.
+fn publish_device() -> Result<PublishedDevice> {
+    let capacity = module_parameters::capacity.value();
+    if !(CAPACITY_MIN..=CAPACITY_MAX).contains(&capacity) {
+        pr_err!(
+            "invalid capacity={}: must be {}..={} bytes\n",
+            capacity,
+            CAPACITY_MIN,
+            CAPACITY_MAX
+        );
+        return Err(EINVAL);
+    }
+    let device = Arc::pin_init(SampleDevice::new(capacity as usize)?, GFP_KERNEL)?;
+    // SAFETY: Called once, from module init, before anything else uses the
+    // lock: the misc device that leads to `open` is registered afterwards.
+    unsafe { DEVICE.init() };
+    *DEVICE.lock() = Some(device);
+    pr_info!("loaded: /dev/rust_sample, capacity {} bytes\n", capacity);
+    Ok(PublishedDevice)
+}
+
+impl Drop for PublishedDevice {
+    fn drop(&mut self) {
+        // No file is open (the module could not be unloading otherwise), so
+        // this is the last reference: the queue and its storage are freed.
+        drop(DEVICE.lock().take());
+        pr_info!("unloaded\n");
+    }
+}
+
+impl kernel::InPlaceModule for SampleModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            // Publish the device first, so that every open finds it; if the
+            // registration fails, dropping `_published` takes it back.
+            _published: publish_device()?,
+            _misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                name: c"rust_sample",
+            }),
+        })
+    }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds (or takes from the cache) one kernel variant and prints its build
+# directory, which is the KDIR that modules are built against.
+#
+#   scripts/build-kernel.sh release|debug
+#
+# The cache entry's name is a hash of everything that goes into the build:
+# the source tree's identity, the config fragments, this script and the
+# versions of clang, rustc and bindgen. Anything changed means a new entry; an
+# entry is only used once its build finished (the `.complete` marker).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+variant=${1:?usage: build-kernel.sh release|debug}
+fragments=("$TOP/qemu/kernel.config")
+case $variant in
+release) ;;
+debug) fragments+=("$TOP/qemu/debug.config") ;;
+*) die "unknown kernel variant '$variant' (release or debug)" ;;
+esac
+
+start=$(date +%s)
+src=$("$TOP/scripts/fetch-kernel-source.sh")
+
+# What identifies the source: its top Makefile (version), the tarball's
+# id recorded at unpack time if any, and the path for a user's own tree.
+source_id() {
+	if [[ -f $src/.sample-source-id ]]; then
+		cat "$src/.sample-source-id"
+	else
+		echo "$src"
+		sha256sum "$src/Makefile"
+	fi
+}
+
+key=$({
+	echo "variant=$variant"
+	source_id
+	cat "${fragments[@]}" "$TOP/scripts/build-kernel.sh"
+	"clang$LLVM" --version | head -n1
+	rustc --version
+	bindgen --version
+} | sha256sum | cut -c1-16)
+out=$CACHE_DIR/kernels/$KERNEL_VERSION-$variant-$key
+
+if [[ -f $out/.complete ]]; then
+	stage_done "kernel $variant" "$start" "cached: $out"
+	echo "$out"
+	exit 0
+fi
+
+say "building the $variant kernel in $out (about 5 minutes on 2 cores)"
+rm -rf "$out"
+mkdir -p "$out"
+log=$out/build.log
+kmake=(make -C "$src" O="$out" ARCH=x86_64 LLVM="$LLVM" -j"$(nproc)")
+
+run_logged() { # Run a step; on failure show the end of the log.
+	if ! "$@" >>"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "kernel $variant: '$*' failed; full log in $log"
+	fi
+}
+
+run_logged "${kmake[@]}" tinyconfig
+run_logged "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${fragments[@]}"
+run_logged "${kmake[@]}" olddefconfig
+
+# Kconfig silently drops options whose dependencies are missing (Rust when a
+# tool is too old, KASAN with SLUB_TINY, ...). Refuse to build a kernel that is
+# not what the fragments ask for.
+missing=()
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=n) want="# ${line%=n} is not set" ;;
+	CONFIG_*) want=$line ;;
+	*) continue ;;
+	esac
+	grep -qxF -- "$want" "$out/.config" || missing+=("$line")
+done < <(grep -h '^CONFIG_' "${fragments[@]}")
+if ((${#missing[@]})); then
+	if [[ " ${missing[*]} " == *" CONFIG_RUST=y "* ]]; then
+		say "Rust is not available to this kernel; the kernel says:"
+		"${kmake[@]}" rustavailable >&2 || true
+	fi
+	die "kernel $variant: Kconfig dropped: ${missing[*]}"
+fi
+
+run_logged "${kmake[@]}" bzImage modules
+touch "$out/.complete"
+stage_done "kernel $variant" "$start" "built"
+echo "$out"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Everything `make` does, one progress line per stage with its time and
+# whether it came from the cache:
+#
+#   deps        install what is missing (scripts/install-deps.sh)
+#   kernels     release and debug kernels, cached outside the clone
+#   modules     rust_sample.ko and c_sample.ko for each kernel (Kbuild, M=)
+#   suite       the guest test suite, a static musl binary
+#   initramfs   busybox, init, suite, and the modules of each kernel
+#
+#   scripts/build.sh [all|modules]     (modules: skip deps, kernels and suite)
+#   VARIANTS="release" scripts/build.sh  only the release kernel
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+what=${1:-all}
+read -ra variants <<<"${VARIANTS:-release debug}"
+
+if [[ $what == all ]]; then
+	start=$(date +%s)
+	"$TOP/scripts/install-deps.sh"
+	stage_done deps "$start" "checked"
+
+	for variant in "${variants[@]}"; do
+		kdir=$("$TOP/scripts/build-kernel.sh" "$variant")
+		mkdir -p "$BUILD_DIR/$variant"
+		ln -sfn "$kdir" "$BUILD_DIR/$variant/kdir"
+	done
+fi
+
+for variant in "${variants[@]}"; do
+	start=$(date +%s)
+	kdir=$BUILD_DIR/$variant/kdir
+	[[ -d $kdir ]] || die "no $variant kernel yet: run 'make' first"
+	log=$BUILD_DIR/$variant/modules.log
+	if ! make -C "$kdir" M="$TOP" MO="$BUILD_DIR/$variant" LLVM="$LLVM" >"$log" 2>&1; then
+		cat "$log" >&2
+		die "building the modules for the $variant kernel failed"
+	fi
+	# Warnings are errors for a sample that people copy.
+	if grep -q -E '^(warning|error)|: warning:' "$log"; then
+		cat "$log" >&2
+		die "the modules built with warnings for the $variant kernel"
+	fi
+	stage_done "modules $variant" "$start" "built"
+done
+
+if [[ $what == all ]]; then
+	start=$(date +%s)
+	cargo build --quiet --release --locked --target x86_64-unknown-linux-musl \
+		--manifest-path "$TOP/tests/suite/Cargo.toml" --target-dir "$BUILD_DIR/cargo"
+	mkdir -p "$BUILD_DIR/tools"
+	cp "$BUILD_DIR/cargo/x86_64-unknown-linux-musl/release/sample-tests" "$BUILD_DIR/tools/"
+	stage_done suite "$start" "built"
+
+	start=$(date +%s)
+	"$TOP/scripts/build-initramfs.sh" base
+	stage_done "initramfs base" "$start" "built"
+fi
+
+for variant in "${variants[@]}"; do
+	start=$(date +%s)
+	"$TOP/scripts/build-initramfs.sh" modules "$variant"
+	stage_done "initramfs $variant" "$start" "built"
+done

@@ -1,0 +1,34 @@
+# shellcheck shell=bash
+# Shared helpers for the build scripts: paths, the cache location and
+# progress lines. Sourced, never run.
+
+# The project's top directory, wherever the script was started from.
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export TOP
+
+# The kernel version the sample is written for.
+KERNEL_VERSION=${KERNEL_VERSION:-7.3}
+
+# Expensive builds (kernel source, kernels) live outside the clone so that a
+# new clone reuses them. Every entry is keyed by what went into it.
+CACHE_DIR=${SAMPLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-kmod-sample}
+
+# Per-clone build output (modules' initramfs, test tools).
+BUILD_DIR=${BUILD_DIR:-$TOP/build}
+
+# LLVM suffix: LLVM=-19 selects clang-19, ld.lld-19, ... (Kbuild's convention).
+LLVM=${LLVM:--19}
+
+# rustup's tools (cargo, bindgen) live here; a non-login shell may lack it.
+if [[ -d $HOME/.cargo/bin && :$PATH: != *:$HOME/.cargo/bin:* ]]; then
+	PATH=$HOME/.cargo/bin:$PATH
+fi
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# stage NAME START_SECONDS SOURCE: one progress line per build stage.
+stage_done() {
+	local name=$1 start=$2 source=$3
+	printf '[%-18s] %4ss  %s\n' "$name" "$(($(date +%s) - start))" "$source" >&2
+}

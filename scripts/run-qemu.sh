@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Boots the sample kernel in QEMU with both modules loaded.
+#
+#   ./scripts/run-qemu.sh                 a shell in the VM (leave with exit)
+#   ./scripts/run-qemu.sh --exec 'CMD'    run CMD, exit with its status
+#   ./scripts/run-qemu.sh --test          run the test suite, exit with its status
+#
+# Options:
+#   --debug              boot the debug kernel (KASAN, lockdep, kmemleak, UBSAN, KUnit)
+#   --no-load            do not load the modules
+#   --add HOST[:GUEST]   put a file into the guest for this boot (repeatable;
+#                        default GUEST path: /root/NAME)
+#   --accel kvm|tcg|auto KVM if it works, else TCG (default auto)
+#   --timeout SEC        kill the VM and fail after SEC seconds
+#                        (default: none for a shell, 600 otherwise)
+#   --gdb                wait for gdb on localhost:1234 (see: make gdb)
+#
+# The run fails, whatever the guest's command returned, if the console shows
+# a kernel panic, Oops, BUG, WARNING, or a KASAN, UBSAN, lockdep or kmemleak
+# report; the offending lines are printed. It never waits silently: without
+# a sign of life the VM is killed when the timeout expires.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+usage() {
+	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+variant=release mode=shell cmd= load=1 accel=auto timeout= gdb=0
+adds=()
+while (($#)); do
+	case $1 in
+	--test) mode=test ;;
+	--exec)
+		mode=exec
+		cmd=${2?--exec needs a command}
+		shift
+		;;
+	--no-load) load=0 ;;
+	--add)
+		adds+=("${2?--add needs HOST[:GUEST]}")
+		shift
+		;;
+	--debug) variant=debug ;;
+	--accel)
+		accel=${2?--accel needs kvm, tcg or auto}
+		shift
+		;;
+	--timeout)
+		timeout=${2?--timeout needs seconds}
+		shift
+		;;
+	--gdb) gdb=1 ;;
+	-h | --help) usage 0 ;;
+	*)
+		echo "run-qemu.sh: unknown option '$1'" >&2
+		usage 2 >&2
+		;;
+	esac
+	shift
+done
+[[ $accel =~ ^(kvm|tcg|auto)$ ]] || die "--accel must be kvm, tcg or auto, not '$accel'"
+[[ -z $timeout || $timeout =~ ^[0-9]+$ ]] || die "--timeout takes whole seconds, not '$timeout'"
+if [[ -z $timeout && $mode != shell ]]; then
+	timeout=600
+fi
+
+kdir=$BUILD_DIR/$variant/kdir
+bzimage=$kdir/arch/x86/boot/bzImage
+base_cpio=$BUILD_DIR/initramfs/base.cpio
+modules_cpio=$BUILD_DIR/$variant/modules.cpio
+for f in "$bzimage" "$base_cpio" "$modules_cpio"; do
+	[[ -f $f ]] || die "$f is missing: run 'make' first"
+done
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: run 'make' (it installs qemu-system-x86)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/run-qemu.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# --- The per-boot archive: what to run, and the files from --add. ---------
+printf 'MODE=%s\nLOAD=%s\n' "$mode" "$load" >"$tmp/run.conf"
+printf '%s\n' "$cmd" >"$tmp/cmd"
+{
+	echo "file /etc/sample/run.conf $tmp/run.conf 0644 0 0"
+	echo "file /etc/sample/cmd $tmp/cmd 0644 0 0"
+	declare -A made_dirs=()
+	for spec in "${adds[@]}"; do
+		host=${spec%%:*}
+		guest=${spec#*:}
+		[[ $spec == *:* ]] || guest=/root/$(basename "$host")
+		[[ -f $host ]] || die "--add $spec: no such file '$host'"
+		[[ $guest == /* ]] || die "--add $spec: the guest path must be absolute"
+		dir=$(dirname "$guest")
+		parts=
+		IFS=/ read -ra components <<<"${dir#/}"
+		for part in "${components[@]}"; do
+			parts+=/$part
+			[[ -n ${made_dirs[$parts]:-} ]] && continue
+			made_dirs[$parts]=1
+			echo "dir $parts 0755 0 0"
+		done
+		mode_bits=0644
+		[[ -x $host ]] && mode_bits=0755
+		echo "file $guest $(realpath "$host") $mode_bits 0 0"
+	done
+} >"$tmp/extra.list"
+"$kdir/usr/gen_init_cpio" -o "$tmp/extra.cpio" "$tmp/extra.list"
+cat "$base_cpio" "$modules_cpio" "$tmp/extra.cpio" >"$tmp/initrd"
+
+# --- Acceleration: KVM when it really runs a guest, else TCG. -------------
+# Some machines have a /dev/kvm whose guests hang before printing anything
+# (nested virtualisation). A short probe boot tells; the answer is kept for
+# this host until it reboots.
+kvm_works() {
+	[[ -r /dev/kvm && -w /dev/kvm ]] || return 1
+	local stamp
+	stamp=/tmp/rust-kmod-sample-kvm-probe.$(id -u)
+	if [[ -f $stamp ]]; then
+		[[ $(cat "$stamp") == ok ]]
+		return
+	fi
+	say "probing KVM (a guest that shows no sign of life within 5 s means TCG)"
+	qemu-system-x86_64 -accel kvm -cpu host -m 256 -kernel "$bzimage" \
+		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1" \
+		-display none -monitor none -no-reboot \
+		-serial "file:$tmp/probe.log" </dev/null >/dev/null 2>&1 &
+	local pid=$! verdict=broken
+	for _ in $(seq 50); do
+		if grep -q 'Linux version' "$tmp/probe.log" 2>/dev/null; then
+			verdict=ok
+			break
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	echo "$verdict" >"$stamp"
+	[[ $verdict == ok ]]
+}
+
+case $accel in
+kvm) accel_args=(-accel kvm -cpu host) ;;
+tcg) accel_args=(-accel tcg -cpu max) ;;
+auto)
+	if kvm_works; then
+		accel=kvm accel_args=(-accel kvm -cpu host)
+	else
+		accel=tcg accel_args=(-accel tcg -cpu max)
+	fi
+	;;
+esac
+
+# --- Boot. ------------------------------------------------------------------
+log=$tmp/console.log
+append="console=ttyS0 panic=-1 printk.time=1"
+qemu=(qemu-system-x86_64 "${accel_args[@]}" -smp 2 -m 1G
+	-kernel "$bzimage" -initrd "$tmp/initrd" -no-reboot -display none)
+if ((gdb)); then
+	append+=" nokaslr"
+	qemu+=(-s -S)
+	say "waiting for gdb on localhost:1234: run 'make gdb' in another terminal"
+fi
+qemu+=(-append "$append")
+say "booting the $variant kernel ($accel${timeout:+, timeout ${timeout}s})"
+
+if [[ $mode == shell ]]; then
+	# The serial console and QEMU's monitor share the terminal (Ctrl-A X quits).
+	qemu+=(-chardev "stdio,id=con,mux=on,signal=off,logfile=$log"
+		-serial chardev:con -mon chardev=con,mode=readline)
+	stdin=/dev/stdin
+else
+	qemu+=(-chardev "stdio,id=con,signal=off,logfile=$log" -serial chardev:con -monitor none)
+	stdin=/dev/null
+fi
+
+set +e
+if [[ -n $timeout ]]; then
+	timeout --foreground -k 5 "$timeout" "${qemu[@]}" <"$stdin"
+else
+	"${qemu[@]}" <"$stdin"
+fi
+qemu_status=$?
+set -e
+
+# --- Verdict. ---------------------------------------------------------------
+tr -d '\r' <"$log" >"$tmp/console.txt"
+# The kernel's own bug reports; a line of the test suite never matches these.
+problem_re='Kernel panic|Oops|BUG:|WARNING:|general protection fault|KASAN|UBSAN|kmemleak: [0-9]+ new suspected|unreferenced object|possible recursive locking|circular locking|inconsistent lock state|INFO: task .* blocked|Call Trace:|^\[ *[0-9.]+\] +not ok '
+problems=$(grep -a -n -E "$problem_re" "$tmp/console.txt" || true)
+status=$(grep -a -o -E '^SAMPLE-EXIT-STATUS: [0-9]+' "$tmp/console.txt" | tail -n1 | cut -d' ' -f2 || true)
+
+if [[ -n $problems ]]; then
+	echo >&2
+	echo "run-qemu: the kernel reported problems (console lines):" >&2
+	head -n 40 <<<"$problems" | sed 's/^/  /' >&2
+	exit 1
+fi
+if ((qemu_status == 124 || qemu_status == 137)); then
+	echo "run-qemu: the VM did not finish within ${timeout}s and was killed" >&2
+	exit 124
+fi
+if [[ -z $status ]]; then
+	echo "run-qemu: the guest stopped without reporting an exit status (QEMU exit $qemu_status)" >&2
+	tail -n 20 "$tmp/console.txt" | sed 's/^/  /' >&2
+	exit 1
+fi
+exit "$status"

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * c_sample: a bounded FIFO byte queue behind a misc device.
+ *
+ * Loading the module creates /dev/c_sample. Everything written to it can be
+ * read back once, oldest first, by any opener; the bytes stay queued while
+ * nobody has the device open, until the module is unloaded. The queue holds
+ * `capacity` bytes (a module parameter, 4096 by default): a writer of a full
+ * queue sleeps, or gets EAGAIN with O_NONBLOCK; a reader of an empty queue
+ * sleeps, gets EAGAIN, or sees end-of-file once no writer is left. Three
+ * ioctls read the statistics, clear the queue and resize it.
+ *
+ * rust_sample.rs is the same driver in Rust, section for section, and
+ * docs/device.md describes the behaviour both share.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/wait.h>
+
+#include "sample_ioctl.h"
+
+static unsigned int capacity = SAMPLE_CAPACITY_DEFAULT;
+/* Permission 0: not in sysfs, so it cannot change while loaded (as in Rust). */
+module_param(capacity, uint, 0);
+MODULE_PARM_DESC(capacity, "Queue capacity in bytes, 1..1048576 (default 4096)");
+
+/* ------------------------------------------------------------------------
+ * The ring: a fixed-capacity ring of bytes (rust: src/ring.rs)
+ * ------------------------------------------------------------------------
+ */
+
+struct ring {
+	u8 *buf;		/* zeroed storage of `capacity` bytes */
+	size_t capacity;
+	size_t head;		/* index of the oldest queued byte */
+	size_t len;		/* number of queued bytes */
+};
+
+static int ring_init(struct ring *ring, size_t capacity)
+{
+	ring->buf = kvzalloc(capacity, GFP_KERNEL);
+	if (!ring->buf)
+		return -ENOMEM;
+	ring->capacity = capacity;
+	ring->head = 0;
+	ring->len = 0;
+	return 0;
+}
+
+static void ring_free(struct ring *ring)
+{
+	kvfree(ring->buf);
+	ring->buf = NULL;
+}
+
+static bool ring_is_empty(const struct ring *ring)
+{
+	return ring->len == 0;
+}
+
+static bool ring_is_full(const struct ring *ring)
+{
+	return ring->len == ring->capacity;
+}
+
+static void ring_clear(struct ring *ring)
+{
+	ring->head = 0;
+	ring->len = 0;
+}
+
+/* Maps a logical position (0 ..= 2 * capacity) to an index in buf. */
+static size_t ring_wrap(const struct ring *ring, size_t pos)
+{
+	return pos >= ring->capacity ? pos - ring->capacity : pos;
+}
+
+/*
+ * Copies queued bytes, oldest first, straight into the iov in at most two
+ * pieces and removes exactly as many as were copied (a fault stops early).
+ */
+static size_t ring_pop_to_iter(struct ring *ring, struct iov_iter *to)
+{
+	size_t first = min(ring->len, ring->capacity - ring->head);
+	size_t done;
+
+	done = copy_to_iter(ring->buf + ring->head, first, to);
+	if (done == first && ring->len > first)
+		done += copy_to_iter(ring->buf, ring->len - first, to);
+	ring->len -= done;
+	/* An empty ring starts again at 0, so the next pieces are longest. */
+	ring->head = ring->len ? ring_wrap(ring, ring->head + done) : 0;
+	return done;
+}
+
+/*
+ * Copies bytes from the iov straight into the free space, in queue order, in
+ * at most two pieces, and appends exactly as many as were copied.
+ */
+static size_t ring_push_from_iter(struct ring *ring, struct iov_iter *from)
+{
+	size_t tail = ring_wrap(ring, ring->head + ring->len);
+	size_t free = ring->capacity - ring->len;
+	size_t first = min(free, ring->capacity - tail);
+	size_t done;
+
+	done = copy_from_iter(ring->buf + tail, first, from);
+	if (done == first && free > first)
+		done += copy_from_iter(ring->buf, free - first, from);
+	ring->len += done;
+	return done;
+}
+
+/*
+ * Moves the queued bytes, in order, into the empty ring `new` and swaps the
+ * two: afterwards `new` holds the old storage, for the caller to free after
+ * unlocking. Returns -EINVAL, changing nothing, if the bytes do not fit.
+ */
+static int ring_replace(struct ring *ring, struct ring *new)
+{
+	size_t first = min(ring->len, ring->capacity - ring->head);
+
+	if (ring->len > new->capacity)
+		return -EINVAL;
+	memcpy(new->buf, ring->buf + ring->head, first);
+	memcpy(new->buf + first, ring->buf, ring->len - first);
+	new->len = ring->len;
+	swap(*ring, *new);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The queue: one per loaded module, shared by every open file
+ * ------------------------------------------------------------------------
+ */
+
+/* The device: the queue, its lock, and where sleepers wait. */
+struct sample_device {
+	struct mutex lock;	/* protects everything below */
+	struct ring ring;
+	u64 bytes_written;
+	u64 bytes_read;
+	u32 readers;
+	u32 writers;
+	/* Readers sleep here until there is data or no writer is left. */
+	wait_queue_head_t data_available;
+	/* Writers sleep here until there is room. */
+	wait_queue_head_t space_available;
+};
+
+/* The module's one device, for open() to find. */
+static struct sample_device sample_device;
+
+/* Whether this read or write must not sleep, as the file says right now. */
+static bool is_nonblocking(const struct kiocb *iocb)
+{
+	return iocb->ki_filp->f_flags & O_NONBLOCK;
+}
+
+/* ------------------------------------------------------------------------
+ * open and release
+ * ------------------------------------------------------------------------
+ */
+
+static int sample_open(struct inode *inode, struct file *file)
+{
+	struct sample_device *dev = &sample_device;
+
+	mutex_lock(&dev->lock);
+	dev->readers += !!(file->f_mode & FMODE_READ);
+	dev->writers += !!(file->f_mode & FMODE_WRITE);
+	mutex_unlock(&dev->lock);
+	file->private_data = dev;
+	return 0;
+}
+
+static int sample_release(struct inode *inode, struct file *file)
+{
+	struct sample_device *dev = file->private_data;
+	bool writes = file->f_mode & FMODE_WRITE;
+
+	mutex_lock(&dev->lock);
+	dev->readers -= !!(file->f_mode & FMODE_READ);
+	dev->writers -= writes;
+	/* Readers sleeping on an empty queue now see end-of-file. */
+	if (writes && dev->writers == 0)
+		wake_up_interruptible_all(&dev->data_available);
+	mutex_unlock(&dev->lock);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * read
+ * ------------------------------------------------------------------------
+ */
+
+static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct sample_device *dev = iocb->ki_filp->private_data;
+	bool nonblocking = is_nonblocking(iocb);
+	bool was_full;
+	ssize_t ret;
+
+	if (!iov_iter_count(to))
+		return 0;
+	mutex_lock(&dev->lock);
+	while (ring_is_empty(&dev->ring)) {
+		if (dev->writers == 0) {
+			ret = 0; /* End of file. */
+			goto out_unlock;
+		}
+		if (nonblocking) {
+			ret = -EAGAIN;
+			goto out_unlock;
+		}
+		mutex_unlock(&dev->lock);
+		if (wait_event_interruptible_exclusive(dev->data_available,
+						       !ring_is_empty(&dev->ring) ||
+						       dev->writers == 0))
+			return -ERESTARTSYS;
+		mutex_lock(&dev->lock);
+	}
+	was_full = ring_is_full(&dev->ring);
+	/*
+	 * Copy straight from the ring into the user's buffer. A fault stops
+	 * the copy; the ring keeps every byte that was not copied.
+	 */
+	ret = ring_pop_to_iter(&dev->ring, to);
+	if (ret == 0) {
+		ret = -EFAULT;
+		goto out_unlock;
+	}
+	dev->bytes_read += ret;
+	/* Writers only sleep on a full queue: wake them only if it was. */
+	if (was_full)
+		wake_up_interruptible_all(&dev->space_available);
+out_unlock:
+	mutex_unlock(&dev->lock);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------
+ * write
+ * ------------------------------------------------------------------------
+ */
+
+static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct sample_device *dev = iocb->ki_filp->private_data;
+	bool nonblocking = is_nonblocking(iocb);
+	bool was_empty;
+	ssize_t ret;
+
+	if (!iov_iter_count(from))
+		return 0;
+	mutex_lock(&dev->lock);
+	while (ring_is_full(&dev->ring)) {
+		if (nonblocking) {
+			ret = -EAGAIN;
+			goto out_unlock;
+		}
+		mutex_unlock(&dev->lock);
+		if (wait_event_interruptible_exclusive(dev->space_available,
+						       !ring_is_full(&dev->ring)))
+			return -ERESTARTSYS;
+		mutex_lock(&dev->lock);
+	}
+	was_empty = ring_is_empty(&dev->ring);
+	/*
+	 * Copy straight from the user's buffer into the ring. Holding the
+	 * lock keeps this call's bytes contiguous in the queue.
+	 */
+	ret = ring_push_from_iter(&dev->ring, from);
+	if (ret == 0) {
+		ret = -EFAULT;
+		goto out_unlock;
+	}
+	dev->bytes_written += ret;
+	/* Readers only sleep on an empty queue: wake them only if it was. */
+	if (was_empty)
+		wake_up_interruptible_all(&dev->data_available);
+out_unlock:
+	mutex_unlock(&dev->lock);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------
+ * ioctl
+ * ------------------------------------------------------------------------
+ */
+
+/* SAMPLE_IOC_GET_STATS: a consistent snapshot, copied out unlocked. */
+static long sample_get_stats(struct sample_device *dev, void __user *arg)
+{
+	struct sample_stats stats;
+
+	mutex_lock(&dev->lock);
+	stats = (struct sample_stats) {
+		.bytes_written = dev->bytes_written,
+		.bytes_read = dev->bytes_read,
+		.len = dev->ring.len,
+		.capacity = dev->ring.capacity,
+		.readers = dev->readers,
+		.writers = dev->writers,
+	};
+	mutex_unlock(&dev->lock);
+	if (copy_to_user(arg, &stats, sizeof(stats)))
+		return -EFAULT;
+	return 0;
+}
+
+/* SAMPLE_IOC_CLEAR: discard the contents and wake blocked writers. */
+static long sample_clear(struct sample_device *dev)
+{
+	bool was_full;
+
+	mutex_lock(&dev->lock);
+	was_full = ring_is_full(&dev->ring);
+	ring_clear(&dev->ring);
+	if (was_full)
+		wake_up_interruptible_all(&dev->space_available);
+	mutex_unlock(&dev->lock);
+	return 0;
+}
+
+/* SAMPLE_IOC_SET_CAPACITY: move the contents into a new ring. */
+static long sample_set_capacity(struct sample_device *dev, u32 __user *arg)
+{
+	struct ring new_ring;
+	bool was_full, grew;
+	u32 capacity;
+	int ret;
+
+	if (get_user(capacity, arg))
+		return -EFAULT;
+	if (capacity < SAMPLE_CAPACITY_MIN || capacity > SAMPLE_CAPACITY_MAX)
+		return -EINVAL;
+	/* Allocate before locking: a large allocation may sleep for a while. */
+	ret = ring_init(&new_ring, capacity);
+	if (ret)
+		return ret;
+	mutex_lock(&dev->lock);
+	was_full = ring_is_full(&dev->ring);
+	grew = new_ring.capacity > dev->ring.capacity;
+	/* On success new_ring holds the old storage; on failure, the new. */
+	ret = ring_replace(&dev->ring, &new_ring);
+	if (!ret && was_full && grew)
+		wake_up_interruptible_all(&dev->space_available);
+	mutex_unlock(&dev->lock);
+	/* Free whichever storage is unused only now, outside the lock. */
+	ring_free(&new_ring);
+	return ret;
+}
+
+static long sample_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct sample_device *dev = file->private_data;
+
+	switch (cmd) {
+	case SAMPLE_IOC_GET_STATS:
+		return sample_get_stats(dev, (void __user *)arg);
+	case SAMPLE_IOC_CLEAR:
+		return sample_clear(dev);
+	case SAMPLE_IOC_SET_CAPACITY:
+		return sample_set_capacity(dev, (u32 __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Module load and unload
+ * ------------------------------------------------------------------------
+ */
+
+static const struct file_operations sample_fops = {
+	/* Pins the module while a file is open, so rmmod fails with EAGAIN. */
+	.owner = THIS_MODULE,
+	.open = sample_open,
+	.release = sample_release,
+	.read_iter = sample_read_iter,
+	.write_iter = sample_write_iter,
+	.unlocked_ioctl = sample_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	/* No .llseek: lseek() fails with ESPIPE, as in Rust. */
+};
+
+static struct miscdevice sample_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "c_sample",
+	.fops = &sample_fops,
+};
+
+static int __init sample_init(void)
+{
+	struct sample_device *dev = &sample_device;
+	int ret;
+
+	if (capacity < SAMPLE_CAPACITY_MIN || capacity > SAMPLE_CAPACITY_MAX) {
+		pr_err("invalid capacity=%u: must be %u..=%u bytes\n",
+		       capacity, SAMPLE_CAPACITY_MIN, SAMPLE_CAPACITY_MAX);
+		return -EINVAL;
+	}
+	mutex_init(&dev->lock);
+	init_waitqueue_head(&dev->data_available);
+	init_waitqueue_head(&dev->space_available);
+	ret = ring_init(&dev->ring, capacity);
+	if (ret)
+		return ret;
+	/* Register last: from here on, open() can be called. */
+	ret = misc_register(&sample_misc);
+	if (ret) {
+		ring_free(&dev->ring);
+		return ret;
+	}
+	pr_info("loaded: /dev/c_sample, capacity %u bytes\n", capacity);
+	return 0;
+}
+
+static void __exit sample_exit(void)
+{
+	/* First no new opens; no file is open, or we could not be unloading. */
+	misc_deregister(&sample_misc);
+	ring_free(&sample_device.ring);
+	pr_info("unloaded\n");
+}
+
+module_init(sample_init);
+module_exit(sample_exit);
+
+MODULE_AUTHOR("The rust-kmod-sample authors");
+MODULE_DESCRIPTION("A bounded FIFO byte queue misc device (C)");
+MODULE_LICENSE("GPL");

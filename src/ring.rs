@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A fixed-capacity ring of bytes: the storage behind the FIFO.
+//!
+//! The ring knows nothing about files, users or locks. It hands out its
+//! queued bytes (or its free space) as at most two contiguous slices and lets
+//! the caller copy straight between them and user memory, so that the driver
+//! needs no bounce buffer. The caller's copy may stop short (a bad user
+//! pointer): the ring then commits exactly the bytes that were copied.
+//!
+//! The unit tests at the end run under KUnit when the module is loaded into a
+//! kernel built with `CONFIG_KUNIT`.
+
+use kernel::prelude::*;
+
+/// A byte ring with a fixed capacity, allocated once.
+pub(crate) struct Ring {
+    /// The storage; its length is the capacity. Zeroed when allocated, so no
+    /// stale kernel memory can ever be copied out.
+    buf: KVVec<u8>,
+    /// Index of the oldest queued byte.
+    head: usize,
+    /// Number of queued bytes.
+    len: usize,
+}
+
+impl Ring {
+    /// Allocates an empty ring of `capacity` bytes.
+    pub(crate) fn new(capacity: usize) -> Result<Self> {
+        Ok(Self {
+            buf: KVVec::zeroed(capacity, GFP_KERNEL)?,
+            head: 0,
+            len: 0,
+        })
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == self.capacity()
+    }
+
+    /// Discards every queued byte.
+    pub(crate) fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+
+    /// Maps a logical position (`0 ..= 2 * capacity`) to an index in `buf`.
+    fn wrap(&self, pos: usize) -> usize {
+        if pos >= self.capacity() {
+            pos - self.capacity()
+        } else {
+            pos
+        }
+    }
+
+    /// Hands the queued bytes, oldest first, to `copy_out` in at most two
+    /// contiguous pieces and removes as many as it reports copied. Stops at
+    /// the first piece that `copy_out` does not take whole. Returns the number
+    /// of bytes removed.
+    pub(crate) fn pop_with(&mut self, mut copy_out: impl FnMut(&[u8]) -> usize) -> usize {
+        let first = self.len.min(self.capacity() - self.head);
+        let pieces = [self.head..self.head + first, 0..self.len - first];
+        let mut done = 0;
+        for piece in pieces {
+            if piece.is_empty() {
+                break;
+            }
+            let want = piece.len();
+            let copied = copy_out(&self.buf[piece]).min(want);
+            done += copied;
+            if copied < want {
+                break;
+            }
+        }
+        self.len -= done;
+        // An empty ring starts again at index 0, so that the next pieces are
+        // as long as possible.
+        self.head = if self.len == 0 {
+            0
+        } else {
+            self.wrap(self.head + done)
+        };
+        done
+    }
+
+    /// Hands the free space, in queue order, to `copy_in` in at most two
+    /// contiguous pieces and appends as many bytes as it reports filled.
+    /// Stops at the first piece that `copy_in` does not fill. Returns the
+    /// number of bytes appended.
+    pub(crate) fn push_with(&mut self, mut copy_in: impl FnMut(&mut [u8]) -> usize) -> usize {
+        let tail = self.wrap(self.head + self.len);
+        let free = self.capacity() - self.len;
+        let first = free.min(self.capacity() - tail);
+        let pieces = [tail..tail + first, 0..free - first];
+        let mut done = 0;
+        for piece in pieces {
+            if piece.is_empty() {
+                break;
+            }
+            let want = piece.len();
+            let copied = copy_in(&mut self.buf[piece]).min(want);
+            done += copied;
+            if copied < want {
+                break;
+            }
+        }
+        self.len += done;
+        done
+    }
+
+    /// Moves the queued bytes, in order, into `new` and makes it this ring's
+    /// storage. Returns the old, now unused ring, so that the caller can free
+    /// it after dropping its lock. If the bytes do not fit, returns `new`
+    /// unused as the error and changes nothing.
+    pub(crate) fn replace(&mut self, mut new: Ring) -> Result<Ring, Ring> {
+        if self.len > new.capacity() - new.len {
+            return Err(new);
+        }
+        let queued = self.len;
+        let moved = self.pop_with(|piece| new.push_with(|space| copy_prefix(space, piece)));
+        debug_assert_eq!(moved, queued);
+        Ok(core::mem::replace(self, new))
+    }
+}
+
+/// Copies as much of `src` as fits into `dst`; returns the count.
+fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
+    let n = dst.len().min(src.len());
+    dst[..n].copy_from_slice(&src[..n]);
+    n
+}
+
+#[kunit_tests(rust_sample_ring)]
+mod tests {
+    use super::*;
+
+    /// Appends `data` whole (the test rings are big enough).
+    fn push(ring: &mut Ring, data: &[u8]) -> usize {
+        let mut offset = 0;
+        ring.push_with(|space| {
+            let n = copy_prefix(space, &data[offset..]);
+            offset += n;
+            n
+        })
+    }
+
+    /// Removes up to `max` bytes into a new vector.
+    fn pop(ring: &mut Ring, max: usize) -> KVec<u8> {
+        let mut out = KVec::new();
+        ring.pop_with(|piece| {
+            let n = piece.len().min(max - out.len());
+            out.extend_from_slice(&piece[..n], GFP_KERNEL).unwrap();
+            n
+        });
+        out
+    }
+
+    #[test]
+    fn fifo_order_across_the_wrap() {
+        let mut ring = Ring::new(8).unwrap();
+        assert_eq!(push(&mut ring, b"abcdef"), 6);
+        assert_eq!(&pop(&mut ring, 4)[..], b"abcd");
+        // "ghijkl" wraps: two bytes at the end, four at the start.
+        assert_eq!(push(&mut ring, b"ghijkl"), 6);
+        assert!(ring.is_full());
+        assert_eq!(&pop(&mut ring, 100)[..], b"efghijkl");
+        assert!(ring.is_empty());
+    }
+
+    #[test]
+    fn push_stops_at_capacity() {
+        let mut ring = Ring::new(4).unwrap();
+        assert_eq!(push(&mut ring, b"abcdef"), 4);
+        assert_eq!(push(&mut ring, b"x"), 0);
+        assert_eq!(&pop(&mut ring, 100)[..], b"abcd");
+    }
+
+    #[test]
+    fn short_copy_commits_exactly_what_was_copied() {
+        let mut ring = Ring::new(8).unwrap();
+        // The caller copies 3 of the 8 bytes offered, then "faults".
+        assert_eq!(ring.push_with(|space| copy_prefix(space, b"abc")), 3);
+        assert_eq!(ring.len(), 3);
+        // The reader takes 2 bytes, then faults: one byte stays, in order.
+        assert_eq!(ring.pop_with(|piece| piece.len().min(2)), 2);
+        assert_eq!(&pop(&mut ring, 100)[..], b"c");
+    }
+
+    #[test]
+    fn capacity_one() {
+        let mut ring = Ring::new(1).unwrap();
+        for byte in *b"xyz" {
+            assert_eq!(push(&mut ring, &[byte, byte]), 1);
+            assert!(ring.is_full());
+            assert_eq!(&pop(&mut ring, 5)[..], &[byte]);
+        }
+    }
+
+    #[test]
+    fn replace_keeps_wrapped_contents_in_order() {
+        let mut ring = Ring::new(6).unwrap();
+        push(&mut ring, b"abcde");
+        pop(&mut ring, 3);
+        push(&mut ring, b"fgh"); // queued "defgh", wrapped
+        let old = ring.replace(Ring::new(5).unwrap()).ok().unwrap();
+        assert_eq!(old.capacity(), 6);
+        assert_eq!((ring.capacity(), ring.len()), (5, 5));
+        assert_eq!(&pop(&mut ring, 100)[..], b"defgh");
+    }
+
+    #[test]
+    fn replace_refuses_a_ring_too_small() {
+        let mut ring = Ring::new(6).unwrap();
+        push(&mut ring, b"abcd");
+        let refused = ring.replace(Ring::new(3).unwrap()).err().unwrap();
+        assert_eq!(refused.capacity(), 3);
+        assert_eq!(&pop(&mut ring, 100)[..], b"abcd");
+    }
+}

@@ -1,0 +1,268 @@
+//! open, read, write, O_NONBLOCK and lseek.
+
+use super::cases;
+use crate::dev::{set_capacity, stats};
+use crate::sys::*;
+use crate::{ensure, expect_eq, expect_errno, ok, Case, Dev, Outcome};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::time::Duration;
+
+pub fn cases() -> Vec<Case> {
+    cases![
+        node_is_a_root_only_char_device,
+        open_in_every_access_mode,
+        write_then_read_round_trip,
+        echo_then_cat_prints_hi,
+        write_of_zero_bytes_changes_nothing,
+        read_of_zero_bytes_changes_nothing,
+        fifo_order_across_writes,
+        write_takes_min_of_n_and_free_space,
+        read_takes_min_of_n_and_queued,
+        full_queue_nonblocking_write_is_eagain,
+        nonblocking_write_with_some_room_is_partial,
+        empty_queue_nonblocking_read_with_writer_is_eagain,
+        empty_queue_without_writers_is_eof,
+        empty_queue_without_writers_is_eof_even_nonblocking,
+        fcntl_turns_nonblocking_on_and_off,
+        lseek_is_espipe,
+        data_survives_close_and_reopen,
+        two_readers_never_get_the_same_byte,
+        writev_is_one_contiguous_write,
+        readv_fills_buffers_in_order,
+        max_capacity_takes_one_mib_in_one_write,
+        unprivileged_open_is_eacces,
+    ]
+}
+
+fn node_is_a_root_only_char_device(dev: &Dev) -> Outcome {
+    let meta = ok!(std::fs::metadata(&dev.path).map_err(|e| e.raw_os_error().unwrap_or(0)));
+    ensure!(meta.file_type().is_char_device(), "{} is not a character device", dev.path);
+    expect_eq!(meta.permissions().mode() & 0o777, 0o600);
+    Ok(())
+}
+
+fn open_in_every_access_mode(dev: &Dev) -> Outcome {
+    for flags in [O_RDONLY, O_WRONLY, O_RDWR, O_RDONLY | O_NONBLOCK, O_WRONLY | O_NONBLOCK] {
+        ok!(dev.open(flags));
+    }
+    Ok(())
+}
+
+fn write_then_read_round_trip(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    expect_eq!(ok!(fd.write(b"hello, kernel")), 13);
+    expect_eq!(ok!(fd.read_vec(100)), b"hello, kernel".to_vec());
+    Ok(())
+}
+
+/// What the README tells a new user to try.
+fn echo_then_cat_prints_hi(dev: &Dev) -> Outcome {
+    let script = format!("echo hi > {0}; cat {0}", dev.path);
+    let out = ok!(std::process::Command::new("timeout")
+        .args(["10", "sh", "-c", &script])
+        .output()
+        .map_err(|e| e.raw_os_error().unwrap_or(0)));
+    ensure!(out.status.success(), "'{script}' failed: {:?}", out.status);
+    expect_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    Ok(())
+}
+
+fn write_of_zero_bytes_changes_nothing(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    ok!(fd.write(b"ab"));
+    let before = dev.stats();
+    expect_eq!(ok!(fd.write(b"")), 0);
+    expect_eq!(dev.stats(), before);
+    // Even on a full queue, where a real write would block.
+    ok!(set_capacity(&fd, 2));
+    expect_eq!(ok!(fd.write(b"")), 0);
+    Ok(())
+}
+
+fn read_of_zero_bytes_changes_nothing(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    // Empty, with a writer: a real read would block.
+    expect_eq!(ok!(fd.read(&mut [])), 0);
+    ok!(fd.write(b"xyz"));
+    let before = dev.stats();
+    expect_eq!(ok!(fd.read(&mut [])), 0);
+    expect_eq!(dev.stats(), before);
+    Ok(())
+}
+
+fn fifo_order_across_writes(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    for part in [&b"one "[..], b"two ", b"three"] {
+        ok!(fd.write_all(part));
+    }
+    expect_eq!(ok!(fd.read_vec(4)), b"one ".to_vec());
+    expect_eq!(ok!(fd.read_vec(100)), b"two three".to_vec());
+    Ok(())
+}
+
+fn write_takes_min_of_n_and_free_space(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    ok!(set_capacity(&fd, 10));
+    expect_eq!(ok!(fd.write(b"123456")), 6);
+    // Only 4 bytes free: it takes 4 and returns at once, without waiting.
+    expect_eq!(ok!(fd.write(b"abcdefgh")), 4);
+    expect_eq!(ok!(fd.read_vec(100)), b"123456abcd".to_vec());
+    Ok(())
+}
+
+fn read_takes_min_of_n_and_queued(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    ok!(fd.write(b"abc"));
+    // Asks for 100, gets the 3 queued without waiting for more.
+    expect_eq!(ok!(fd.read_vec(100)), b"abc".to_vec());
+    ok!(fd.write(b"defgh"));
+    expect_eq!(ok!(fd.read_vec(2)), b"de".to_vec());
+    expect_eq!(dev.stats().len, 3);
+    Ok(())
+}
+
+fn full_queue_nonblocking_write_is_eagain(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
+    ok!(set_capacity(&fd, 8));
+    expect_eq!(ok!(fd.write(b"12345678")), 8);
+    let before = dev.stats();
+    expect_errno!(fd.write(b"x"), EAGAIN);
+    expect_eq!(dev.stats(), before);
+    Ok(())
+}
+
+fn nonblocking_write_with_some_room_is_partial(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
+    ok!(set_capacity(&fd, 8));
+    ok!(fd.write(b"12345"));
+    expect_eq!(ok!(fd.write(b"abcdef")), 3);
+    Ok(())
+}
+
+fn empty_queue_nonblocking_read_with_writer_is_eagain(dev: &Dev) -> Outcome {
+    let writer = ok!(dev.open(O_WRONLY));
+    let reader = ok!(dev.open(O_RDONLY | O_NONBLOCK));
+    expect_errno!(reader.read_vec(10), EAGAIN);
+    drop(writer);
+    Ok(())
+}
+
+fn empty_queue_without_writers_is_eof(dev: &Dev) -> Outcome {
+    let reader = ok!(dev.open(O_RDONLY));
+    expect_eq!(ok!(reader.read_vec(10)), Vec::<u8>::new());
+    Ok(())
+}
+
+fn empty_queue_without_writers_is_eof_even_nonblocking(dev: &Dev) -> Outcome {
+    let reader = ok!(dev.open(O_RDONLY | O_NONBLOCK));
+    expect_eq!(ok!(reader.read_vec(10)), Vec::<u8>::new());
+    Ok(())
+}
+
+fn fcntl_turns_nonblocking_on_and_off(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    ok!(fd.set_nonblocking(true));
+    expect_errno!(fd.read_vec(1), EAGAIN);
+    ok!(fd.set_nonblocking(false));
+    // Now the same descriptor blocks: a timer signal interrupts the read.
+    catch_signal(libc::SIGALRM, false);
+    signal_after(Duration::from_millis(200));
+    expect_errno!(fd.read_vec(1), EINTR);
+    Ok(())
+}
+
+fn lseek_is_espipe(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    ok!(fd.write(b"abc"));
+    expect_errno!(fd.lseek(0, libc::SEEK_SET), ESPIPE);
+    expect_errno!(fd.lseek(1, libc::SEEK_CUR), ESPIPE);
+    expect_errno!(fd.lseek(0, libc::SEEK_END), ESPIPE);
+    expect_eq!(ok!(fd.read_vec(10)), b"abc".to_vec());
+    Ok(())
+}
+
+fn data_survives_close_and_reopen(dev: &Dev) -> Outcome {
+    {
+        let w = ok!(dev.open(O_WRONLY));
+        ok!(w.write(b"kept"));
+    }
+    expect_eq!(dev.stats().len, 4);
+    let r = ok!(dev.open(O_RDONLY));
+    expect_eq!(ok!(r.read_vec(10)), b"kept".to_vec());
+    Ok(())
+}
+
+fn two_readers_never_get_the_same_byte(dev: &Dev) -> Outcome {
+    let w = ok!(dev.open(O_WRONLY));
+    let a = ok!(dev.open(O_RDONLY | O_NONBLOCK));
+    let b = ok!(dev.open(O_RDONLY | O_NONBLOCK));
+    ok!(w.write(b"0123456789"));
+    expect_eq!(ok!(a.read_vec(4)), b"0123".to_vec());
+    expect_eq!(ok!(b.read_vec(4)), b"4567".to_vec());
+    expect_eq!(ok!(a.read_vec(4)), b"89".to_vec());
+    expect_errno!(b.read_vec(4), EAGAIN);
+    Ok(())
+}
+
+fn writev_is_one_contiguous_write(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    let before = dev.stats();
+    let parts: [&[u8]; 3] = [b"ab", b"", b"cde"];
+    let iov: Vec<libc::iovec> = parts
+        .iter()
+        .map(|p| libc::iovec { iov_base: p.as_ptr() as *mut _, iov_len: p.len() })
+        .collect();
+    // SAFETY: the iovecs point at live slices.
+    let n = unsafe { libc::writev(fd.0, iov.as_ptr(), iov.len() as i32) };
+    expect_eq!(n, 5);
+    expect_eq!(dev.stats().bytes_written - before.bytes_written, 5);
+    expect_eq!(ok!(fd.read_vec(10)), b"abcde".to_vec());
+    Ok(())
+}
+
+fn readv_fills_buffers_in_order(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    ok!(fd.write(b"abcdefg"));
+    let (mut x, mut y) = ([0u8; 3], [0u8; 10]);
+    let iov = [
+        libc::iovec { iov_base: x.as_mut_ptr().cast(), iov_len: x.len() },
+        libc::iovec { iov_base: y.as_mut_ptr().cast(), iov_len: y.len() },
+    ];
+    // SAFETY: the iovecs point at live buffers.
+    let n = unsafe { libc::readv(fd.0, iov.as_ptr(), 2) };
+    expect_eq!(n, 7);
+    expect_eq!(&x, b"abc");
+    expect_eq!(&y[..4], b"defg");
+    Ok(())
+}
+
+fn max_capacity_takes_one_mib_in_one_write(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR));
+    ok!(set_capacity(&fd, 1 << 20));
+    let data: Vec<u8> = (0..1usize << 20).map(|i| (i % 251) as u8).collect();
+    expect_eq!(ok!(fd.write(&data)), 1 << 20);
+    let s = ok!(stats(&fd));
+    expect_eq!((s.len, s.capacity), (1 << 20, 1 << 20));
+    let mut back = Vec::new();
+    while back.len() < data.len() {
+        back.extend(ok!(fd.read_vec(100_000)));
+    }
+    ensure!(back == data, "1 MiB came back different");
+    Ok(())
+}
+
+fn unprivileged_open_is_eacces(dev: &Dev) -> Outcome {
+    let path = dev.path.clone();
+    let status = in_child(move || {
+        // SAFETY: drop to nobody in this child only.
+        if unsafe { libc::setgid(65534) } != 0 || unsafe { libc::setuid(65534) } != 0 {
+            return 2;
+        }
+        match open(&path, O_RDONLY) {
+            Err(e) if e == libc::EACCES => 0,
+            _ => 1,
+        }
+    });
+    ensure!(status == 0, "an unprivileged open did not fail with EACCES (child status {status})");
+    Ok(())
+}

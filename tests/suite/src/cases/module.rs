@@ -1,0 +1,176 @@
+//! Module life: the capacity parameter, rmmod while open, load/unload
+//! cycles and what the module logs.
+//!
+//! Every case leaves the module loaded with its defaults, or unloaded (the
+//! harness then loads it again before the next case).
+
+use super::cases;
+use crate::dev::{dmesg, stats};
+use crate::sys::*;
+use crate::{ensure, expect_eq, ok, Case, Dev, Outcome};
+use std::path::Path;
+
+pub fn cases() -> Vec<Case> {
+    cases![
+        capacity_parameter_sets_the_initial_capacity,
+        capacity_one_works,
+        invalid_capacity_is_refused_with_einval_and_a_clear_log_line,
+        unparsable_capacity_is_refused,
+        capacity_parameter_cannot_change_at_run_time,
+        rmmod_is_refused_while_a_file_is_open,
+        a_fresh_module_keeps_written_equal_read_plus_len,
+        load_and_unload_log_one_line_each,
+        reads_writes_and_ioctls_log_nothing,
+        twenty_load_unload_cycles,
+    ]
+}
+
+fn reload(dev: &Dev, args: &[&str]) -> Outcome {
+    dev.rmmod().map_err(|e| format!("rmmod failed: {e}"))?;
+    dev.insmod(args).map_err(|e| format!("insmod {args:?} failed: {e}"))
+}
+
+fn capacity_parameter_sets_the_initial_capacity(dev: &Dev) -> Outcome {
+    reload(dev, &["capacity=100"])?;
+    expect_eq!(dev.stats().capacity, 100);
+    reload(dev, &[])?;
+    expect_eq!(dev.stats().capacity, 4096);
+    Ok(())
+}
+
+fn capacity_one_works(dev: &Dev) -> Outcome {
+    reload(dev, &["capacity=1"])?;
+    let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
+    expect_eq!(ok!(fd.write(b"abc")), 1);
+    expect_eq!(ok!(fd.read_vec(10)), b"a".to_vec());
+    expect_eq!(ok!(fd.write(b"bc")), 1);
+    expect_eq!(ok!(fd.read_vec(10)), b"b".to_vec());
+    drop(fd);
+    reload(dev, &[])
+}
+
+fn invalid_capacity_is_refused_with_einval_and_a_clear_log_line(dev: &Dev) -> Outcome {
+    dev.rmmod().map_err(|e| format!("rmmod failed: {e}"))?;
+    for bad in ["0", "1048577", "4294967295"] {
+        let before = dmesg();
+        let arg = format!("capacity={bad}");
+        match dev.insmod(&[&arg]) {
+            Ok(()) => return Err(format!("insmod {arg} succeeded")),
+            Err(msg) => ensure!(msg.contains("Invalid argument"), "insmod {arg}: '{msg}', expected EINVAL"),
+        }
+        ensure!(!Path::new(&dev.path).exists(), "{} exists after a failed load", dev.path);
+        let after = dmesg();
+        let new_log = after.get(before.len()..).unwrap_or(&after).to_string();
+        let line = new_log.lines().find(|l| l.contains(dev.name) && l.contains(bad));
+        let Some(line) = line else {
+            return Err(format!("no log line names {} and {bad}: {new_log:?}", dev.name));
+        };
+        ensure!(
+            line.contains("capacity") && line.contains("1048576"),
+            "the log line does not name the parameter and the range: {line:?}"
+        );
+    }
+    Ok(())
+}
+
+fn unparsable_capacity_is_refused(dev: &Dev) -> Outcome {
+    dev.rmmod().map_err(|e| format!("rmmod failed: {e}"))?;
+    for bad in ["-1", "abc", "4096x"] {
+        let arg = format!("capacity={bad}");
+        match dev.insmod(&[&arg]) {
+            Ok(()) => return Err(format!("insmod {arg} succeeded")),
+            Err(msg) => ensure!(msg.contains("Invalid argument"), "insmod {arg}: '{msg}', expected EINVAL"),
+        }
+        ensure!(!Path::new(&dev.path).exists(), "{} exists after a failed load", dev.path);
+    }
+    Ok(())
+}
+
+fn capacity_parameter_cannot_change_at_run_time(dev: &Dev) -> Outcome {
+    let param = format!("/sys/module/{}/parameters/capacity", dev.name);
+    ensure!(Path::new(&format!("/sys/module/{}", dev.name)).exists(), "the module is not in sysfs");
+    // The parameter has no sysfs file at all: nothing to write to.
+    ensure!(std::fs::write(&param, "1").is_err(), "writing {param} succeeded");
+    expect_eq!(dev.stats().capacity, 4096);
+    Ok(())
+}
+
+fn rmmod_is_refused_while_a_file_is_open(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDONLY | O_NONBLOCK));
+    match dev.rmmod() {
+        Ok(()) => return Err("rmmod succeeded with a file open".into()),
+        // EAGAIN (EWOULDBLOCK): "Resource temporarily unavailable".
+        Err(msg) => ensure!(msg.contains("temporarily unavailable"), "rmmod said '{msg}', expected EAGAIN"),
+    }
+    ensure!(Path::new(&dev.path).exists(), "the device vanished");
+    ok!(stats(&fd));
+    drop(fd);
+    dev.rmmod().map_err(|e| format!("rmmod after close failed: {e}"))?;
+    ensure!(!Path::new(&dev.path).exists(), "{} exists after rmmod", dev.path);
+    Ok(())
+}
+
+fn a_fresh_module_keeps_written_equal_read_plus_len(dev: &Dev) -> Outcome {
+    reload(dev, &["capacity=700"])?;
+    let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
+    let mut state = 99u32;
+    for _ in 0..300 {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let n = (state >> 16) as usize % 1000;
+        if state & 2 == 0 {
+            let _ = fd.write(&vec![1u8; n]);
+        } else {
+            let _ = fd.read_vec(n);
+        }
+        let s = ok!(stats(&fd));
+        ensure!(s.bytes_written == s.bytes_read + s.len as u64, "invariant broken: {s:?}");
+    }
+    drop(fd);
+    reload(dev, &[])
+}
+
+/// The module's lines in the kernel log (they start with "NAME: ").
+fn module_lines(log: &str, name: &str) -> Vec<String> {
+    let tag = format!("{name}: ");
+    log.lines().filter(|l| l.contains(&tag)).map(String::from).collect()
+}
+
+fn load_and_unload_log_one_line_each(dev: &Dev) -> Outcome {
+    let before = module_lines(&dmesg(), dev.name).len();
+    dev.rmmod().map_err(|e| format!("rmmod failed: {e}"))?;
+    let after_unload = module_lines(&dmesg(), dev.name);
+    expect_eq!(after_unload.len(), before + 1);
+    dev.insmod(&["capacity=321"]).map_err(|e| format!("insmod failed: {e}"))?;
+    let after_load = module_lines(&dmesg(), dev.name);
+    expect_eq!(after_load.len(), before + 2);
+    let line = after_load.last().unwrap();
+    ensure!(line.contains("321"), "the load line does not give the capacity: {line:?}");
+    reload(dev, &[])
+}
+
+fn reads_writes_and_ioctls_log_nothing(dev: &Dev) -> Outcome {
+    let before = dmesg().lines().count();
+    let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
+    for _ in 0..50 {
+        ok!(fd.write(b"data"));
+        ok!(fd.read_vec(10));
+        ok!(stats(&fd));
+        let _ = fd.ioctl(0xdead, 0);
+        let _ = fd.read_vec(10);
+    }
+    drop(fd);
+    expect_eq!(dmesg().lines().count(), before);
+    Ok(())
+}
+
+fn twenty_load_unload_cycles(dev: &Dev) -> Outcome {
+    for cycle in 0..20 {
+        dev.rmmod().map_err(|e| format!("cycle {cycle}: rmmod failed: {e}"))?;
+        ensure!(!Path::new(&dev.path).exists(), "cycle {cycle}: node left behind");
+        dev.insmod(&[]).map_err(|e| format!("cycle {cycle}: insmod failed: {e}"))?;
+        let fd = ok!(dev.open(O_RDWR));
+        ok!(fd.write(b"cycle"));
+        expect_eq!(ok!(fd.read_vec(10)), b"cycle".to_vec());
+    }
+    Ok(())
+}

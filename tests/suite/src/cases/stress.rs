@@ -1,0 +1,199 @@
+//! Several writer and reader processes at once, with every byte verified.
+//!
+//! Writer `w` sends a stream whose byte `i` is `w << 5 | i % 32`, so every
+//! byte names its writer and its place. Writers write chunks of random sizes
+//! and loop over short writes; readers read random sizes until end-of-file.
+
+use super::cases;
+use crate::dev::set_capacity;
+use crate::sys::*;
+use crate::{ensure, expect_eq, ok, Case, Dev, Outcome};
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+
+pub fn cases() -> Vec<Case> {
+    cases![
+        writers_to_one_reader_lose_duplicate_and_reorder_nothing,
+        writers_to_several_readers_lose_and_duplicate_nothing,
+    ]
+}
+
+const BYTES_PER_WRITER: usize = 60_000;
+
+fn byte(writer: usize, i: usize) -> u8 {
+    ((writer << 5) | (i % 32)) as u8
+}
+
+/// A small xorshift generator: each process gets its own seed.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// A pipe as two files: (read end, write end).
+fn pipe() -> (std::fs::File, std::fs::File) {
+    let mut fds = [0; 2];
+    // SAFETY: plain pipe(2); each end gets one owner.
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1]))
+    }
+}
+
+/// Forks writer `w`: it streams its bytes and reports, through `report`,
+/// the end offset of every accepted write (one u32 each).
+fn spawn_writer(path: &str, w: usize, gate: &Fd, mut report: std::fs::File) -> i32 {
+    let path = path.to_string();
+    let gate_fd = gate.0;
+    spawn_child_after(std::time::Duration::ZERO, move || {
+        let Ok(fd) = open(&path, O_WRONLY) else { return 10 };
+        // SAFETY: the inherited gate is ours to close in this process.
+        unsafe { libc::close(gate_fd) };
+        let data: Vec<u8> = (0..BYTES_PER_WRITER).map(|i| byte(w, i)).collect();
+        let mut rng = Rng(0x9E37_79B9 + w as u64 * 7919);
+        let mut at = 0;
+        let mut ends = Vec::new();
+        while at < data.len() {
+            let n = (1 + rng.below(700)).min(data.len() - at);
+            match fd.write(&data[at..at + n]) {
+                Ok(k) if k > 0 => {
+                    at += k;
+                    ends.extend_from_slice(&(at as u32).to_ne_bytes());
+                }
+                _ => return 11,
+            }
+        }
+        if report.write_all(&ends).is_err() {
+            return 12;
+        }
+        0
+    })
+}
+
+/// Opens the gate (a writer that keeps readers from seeing end-of-file
+/// until every writer is open) and starts `writers` writers.
+fn start_writers(dev: &Dev, writers: usize) -> Result<(Vec<i32>, Vec<std::fs::File>), String> {
+    let gate = ok!(dev.open(O_WRONLY));
+    let mut pids = Vec::new();
+    let mut reports = Vec::new();
+    for w in 0..writers {
+        let (rx, tx) = pipe();
+        pids.push(spawn_writer(&dev.path, w, &gate, tx));
+        reports.push(rx);
+    }
+    // Our copy of the gate closes here; the children closed theirs after
+    // opening their own descriptors, so end-of-file comes after the last one.
+    drop(gate);
+    Ok((pids, reports))
+}
+
+fn read_until_eof(fd: &Fd, seed: u64) -> Result<Vec<u8>, Errno> {
+    let mut rng = Rng(seed);
+    let mut all = Vec::new();
+    loop {
+        let chunk = fd.read_vec(1 + rng.below(900))?;
+        if chunk.is_empty() {
+            return Ok(all);
+        }
+        all.extend(chunk);
+    }
+}
+
+fn writers_to_one_reader_lose_duplicate_and_reorder_nothing(dev: &Dev) -> Outcome {
+    const WRITERS: usize = 4;
+    let reader = ok!(dev.open(O_RDONLY));
+    ok!(set_capacity(&reader, 512));
+    let (pids, reports) = start_writers(dev, WRITERS)?;
+    let stream = ok!(read_until_eof(&reader, 42));
+    for pid in pids {
+        expect_eq!(wait_pid(pid), 0);
+    }
+    // Split the stream per writer, remembering where each run of one
+    // writer's bytes ends (in that writer's own offsets).
+    let mut per_writer: Vec<Vec<u8>> = vec![Vec::new(); WRITERS];
+    let mut run_ends: Vec<Vec<u32>> = vec![Vec::new(); WRITERS];
+    for (i, &b) in stream.iter().enumerate() {
+        let w = (b >> 5) as usize;
+        ensure!(w < WRITERS, "byte {b:#x} at {i} names no writer");
+        per_writer[w].push(b);
+        let next_is_other = stream.get(i + 1).is_none_or(|&n| (n >> 5) as usize != w);
+        if next_is_other {
+            run_ends[w].push(per_writer[w].len() as u32);
+        }
+    }
+    for (w, (got, mut report)) in per_writer.iter().zip(reports).enumerate() {
+        expect_eq!(got.len(), BYTES_PER_WRITER);
+        if let Some(i) = (0..got.len()).find(|&i| got[i] != byte(w, i)) {
+            return Err(format!("writer {w}: byte {i} is {:#x}, expected {:#x}", got[i], byte(w, i)));
+        }
+        // Contiguity: every run of this writer's bytes ends where one of its
+        // write() calls ended, so no call's bytes were split by another's.
+        let mut raw = Vec::new();
+        ok!(report.read_to_end(&mut raw).map_err(|e| e.raw_os_error().unwrap_or(0)));
+        let call_ends: std::collections::BTreeSet<u32> =
+            raw.chunks_exact(4).map(|c| u32::from_ne_bytes(c.try_into().unwrap())).collect();
+        for end in &run_ends[w] {
+            ensure!(call_ends.contains(end), "writer {w}: a write() was split at offset {end}");
+        }
+    }
+    Ok(())
+}
+
+fn writers_to_several_readers_lose_and_duplicate_nothing(dev: &Dev) -> Outcome {
+    const WRITERS: usize = 3;
+    const READERS: usize = 3;
+    let ctl = dev.ctl();
+    ok!(set_capacity(&ctl, 300));
+    // Readers first, each reporting a histogram of the bytes it got.
+    let mut readers = Vec::new();
+    let gate = ok!(dev.open(O_WRONLY));
+    for r in 0..READERS {
+        let (rx, mut tx) = pipe();
+        let path = dev.path.clone();
+        let gate_fd = gate.0;
+        let pid = spawn_child_after(std::time::Duration::ZERO, move || {
+            // SAFETY: the inherited gate is ours to close in this process.
+            unsafe { libc::close(gate_fd) };
+            let Ok(fd) = open(&path, O_RDONLY) else { return 10 };
+            let Ok(got) = read_until_eof(&fd, 1000 + r as u64) else { return 11 };
+            let mut histogram = [0u32; 256];
+            for b in got {
+                histogram[b as usize] += 1;
+            }
+            let bytes: Vec<u8> = histogram.iter().flat_map(|c| c.to_ne_bytes()).collect();
+            if tx.write_all(&bytes).is_err() {
+                return 12;
+            }
+            0
+        });
+        readers.push((pid, rx));
+    }
+    let (pids, _reports) = start_writers(dev, WRITERS)?;
+    drop(gate);
+    for pid in pids {
+        expect_eq!(wait_pid(pid), 0);
+    }
+    let mut total = [0u64; 256];
+    for (pid, mut rx) in readers {
+        let mut raw = Vec::new();
+        ok!(rx.read_to_end(&mut raw).map_err(|e| e.raw_os_error().unwrap_or(0)));
+        expect_eq!(wait_pid(pid), 0);
+        for (v, c) in raw.chunks_exact(4).enumerate() {
+            total[v] += u32::from_ne_bytes(c.try_into().unwrap()) as u64;
+        }
+    }
+    // Each writer sends every value w<<5|k exactly BYTES_PER_WRITER/32 times
+    // (60000 = 32 * 1875).
+    for (v, &count) in total.iter().enumerate() {
+        let expected = if v >> 5 < WRITERS { (BYTES_PER_WRITER / 32) as u64 } else { 0 };
+        ensure!(count == expected, "byte value {v:#x} arrived {count} times, expected {expected}");
+    }
+    let s = dev.stats();
+    expect_eq!(s.len, 0);
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! The guest test suite: every rule of `docs/device.md` (the device
+//! contract), run against `/dev/rust_sample` and `/dev/c_sample`.
+//!
+//! Each case runs in a child process of its own, with a time limit, after
+//! the device has been reset (emptied, default capacity). The suite prints
+//! one line per case per device, then a parity line saying whether the same
+//! cases passed for both drivers, and closes with `N passed, N failed`.
+//!
+//! ```text
+//! sample-tests                  all cases, both devices
+//! sample-tests --only NAME      cases whose name contains NAME
+//! sample-tests --device rust_sample
+//! sample-tests --list           the case names
+//! sample-tests --print-abi      the ioctl ABI as this program sees it
+//! ```
+
+#[path = "../../../src/sample_abi.rs"]
+#[allow(dead_code)]
+mod abi;
+mod cases;
+mod dev;
+mod sys;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+pub use dev::Dev;
+
+/// What a case returns: `Err` carries the reason it failed.
+pub type Outcome = Result<(), String>;
+
+/// One named check of the contract.
+pub struct Case {
+    pub name: &'static str,
+    pub run: fn(&Dev) -> Outcome,
+}
+
+/// Fails the case unless `cond` holds.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!("{} (line {})", format!($($fmt)+), line!()));
+        }
+    };
+}
+
+/// Fails the case unless the two values are equal.
+#[macro_export]
+macro_rules! expect_eq {
+    ($left:expr, $right:expr) => {{
+        let (left, right) = (&$left, &$right);
+        if left != right {
+            return Err(format!(
+                "{} = {:?}, expected {:?} (line {})",
+                stringify!($left),
+                left,
+                right,
+                line!()
+            ));
+        }
+    }};
+}
+
+/// Fails the case unless `res` is the error `errno`.
+#[macro_export]
+macro_rules! expect_errno {
+    ($res:expr, $errno:expr) => {{
+        match $res {
+            Err(e) if e == $errno => {}
+            Err(e) => {
+                return Err(format!(
+                    "{} failed with {}, expected {} (line {})",
+                    stringify!($res),
+                    $crate::sys::errno_name(e),
+                    $crate::sys::errno_name($errno),
+                    line!()
+                ))
+            }
+            Ok(v) => {
+                return Err(format!(
+                    "{} returned {:?}, expected {} (line {})",
+                    stringify!($res),
+                    v,
+                    $crate::sys::errno_name($errno),
+                    line!()
+                ))
+            }
+        }
+    }};
+}
+
+/// Unwraps a syscall result, failing the case with the errno's name.
+#[macro_export]
+macro_rules! ok {
+    ($res:expr) => {
+        match $res {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(format!(
+                    "{} failed with {} (line {})",
+                    stringify!($res),
+                    $crate::sys::errno_name(e),
+                    line!()
+                ))
+            }
+        }
+    };
+}
+
+const CASE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs one case in a child process and returns its outcome.
+fn run_case(case: &Case, dev: &Dev) -> Outcome {
+    let mut fds = [0i32; 2];
+    // SAFETY: plain pipe(2).
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: the suite is single-threaded here; the child runs the case.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: close the read end in the child.
+        unsafe { libc::close(fds[0]) };
+        let code = match (case.run)(dev) {
+            Ok(()) => 0,
+            Err(reason) => {
+                let mut out = std::fs::File::from(unsafe_fd(fds[1]));
+                let _ = out.write_all(reason.as_bytes());
+                1
+            }
+        };
+        // SAFETY: leave without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    // SAFETY: close the write end in the parent.
+    unsafe { libc::close(fds[1]) };
+    let start = Instant::now();
+    let mut status = 0;
+    loop {
+        // SAFETY: plain waitpid.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            break;
+        }
+        if start.elapsed() > CASE_TIMEOUT {
+            // SAFETY: kill our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            sys::wait_pid(pid);
+            return Err(format!("timed out after {}s", CASE_TIMEOUT.as_secs()));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut reason = String::new();
+    let mut pipe = std::fs::File::from(unsafe_fd(fds[0]));
+    let _ = pipe.read_to_string(&mut reason);
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        Ok(())
+    } else if libc::WIFSIGNALED(status) {
+        Err(format!("the case was killed by signal {}", libc::WTERMSIG(status)))
+    } else if reason.is_empty() {
+        Err(format!("the case exited with {}", libc::WEXITSTATUS(status)))
+    } else {
+        Err(reason)
+    }
+}
+
+fn unsafe_fd(fd: i32) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `fd` is an open descriptor that nothing else owns.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}
+
+fn print_abi() {
+    use abi::*;
+    use std::mem::offset_of;
+    println!("SAMPLE_IOC_MAGIC {:#x}", SAMPLE_IOC_MAGIC);
+    println!("SAMPLE_IOC_GET_STATS {:#x}", SAMPLE_IOC_GET_STATS);
+    println!("SAMPLE_IOC_CLEAR {:#x}", SAMPLE_IOC_CLEAR);
+    println!("SAMPLE_IOC_SET_CAPACITY {:#x}", SAMPLE_IOC_SET_CAPACITY);
+    println!("SAMPLE_CAPACITY_MIN {}", CAPACITY_MIN);
+    println!("SAMPLE_CAPACITY_MAX {}", CAPACITY_MAX);
+    println!("SAMPLE_CAPACITY_DEFAULT {}", CAPACITY_DEFAULT);
+    println!("sizeof(struct sample_stats) {}", SAMPLE_STATS_SIZE);
+    println!("offsetof(bytes_written) {}", offset_of!(SampleStats, bytes_written));
+    println!("offsetof(bytes_read) {}", offset_of!(SampleStats, bytes_read));
+    println!("offsetof(len) {}", offset_of!(SampleStats, len));
+    println!("offsetof(capacity) {}", offset_of!(SampleStats, capacity));
+    println!("offsetof(readers) {}", offset_of!(SampleStats, readers));
+    println!("offsetof(writers) {}", offset_of!(SampleStats, writers));
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut only: Option<String> = None;
+    let mut devices = vec![Dev::new("rust_sample"), Dev::new("c_sample")];
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--print-abi" => return print_abi(),
+            "--list" => {
+                for case in cases::all() {
+                    println!("{}", case.name);
+                }
+                return;
+            }
+            "--only" => {
+                i += 1;
+                only = args.get(i).cloned();
+            }
+            "--device" => {
+                i += 1;
+                let name = args.get(i).cloned().unwrap_or_default();
+                devices.retain(|d| d.name == name);
+            }
+            other => {
+                eprintln!("sample-tests: unknown argument '{other}' (see the source's doc comment)");
+                std::process::exit(2);
+            }
+        }
+        i += 1;
+    }
+    // Unbuffered output would interleave with the children's; keep it simple.
+    let selected: Vec<Case> = cases::all()
+        .into_iter()
+        .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
+        .collect();
+    let (mut passed, mut failed) = (0, 0);
+    let mut passing: Vec<BTreeSet<&str>> = Vec::new();
+    let mut number = 0;
+    for dev in &devices {
+        let mut set = BTreeSet::new();
+        for case in &selected {
+            number += 1;
+            let outcome = dev.reset().and_then(|()| run_case(case, dev));
+            match outcome {
+                Ok(()) => {
+                    passed += 1;
+                    set.insert(case.name);
+                    println!("ok {number} {} {}", dev.name, case.name);
+                }
+                Err(reason) => {
+                    failed += 1;
+                    println!("not ok {number} {} {}: {reason}", dev.name, case.name);
+                }
+            }
+        }
+        passing.push(set);
+    }
+    if devices.len() == 2 {
+        let (a, b) = (&passing[0], &passing[1]);
+        if a == b {
+            passed += 1;
+            println!("ok parity: the same {} of {} cases pass on both drivers", a.len(), selected.len());
+        } else {
+            failed += 1;
+            let only_a: Vec<_> = a.difference(b).collect();
+            let only_b: Vec<_> = b.difference(a).collect();
+            println!(
+                "not ok parity: only {} passes {:?}; only {} passes {:?}",
+                devices[0].name, only_a, devices[1].name, only_b
+            );
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    std::process::exit(if failed == 0 { 0 } else { 1 });
+}
