@@ -22,7 +22,7 @@
 //! # Safety
 //!
 //! The driver has two `unsafe` blocks, both forced by gaps in the 7.3 kernel
-//! crate and each with a `// SAFETY:` comment:
+//! crate and each with a safety comment that says why it is sound:
 //!
 //! 1. initialising the global lock that lets `open` find the queue, because a
 //!    `static` lock cannot be initialised in `const` context;
@@ -305,7 +305,9 @@ impl SampleDevice {
 
     /// `SAMPLE_IOC_SET_CAPACITY`: move the contents into a new ring.
     fn set_capacity(&self, arg: UserPtr) -> Result {
-        let capacity = UserSlice::new(arg, size_of::<u32>()).reader().read::<u32>()?;
+        let capacity = UserSlice::new(arg, size_of::<u32>())
+            .reader()
+            .read::<u32>()?;
         if !(CAPACITY_MIN..=CAPACITY_MAX).contains(&capacity) {
             return Err(EINVAL);
         }

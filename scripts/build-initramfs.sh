@@ -18,9 +18,13 @@ source "$(dirname "$0")/lib.sh"
 # files without root.
 gen_init_cpio() {
 	local tool
-	tool=$(ls "$BUILD_DIR"/release/kdir/usr/gen_init_cpio "$BUILD_DIR"/debug/kdir/usr/gen_init_cpio 2>/dev/null | head -n1)
-	[[ -x $tool ]] || die "no gen_init_cpio: build a kernel first (make)"
-	"$tool" "$@"
+	for tool in "$BUILD_DIR"/{release,debug}/kdir/usr/gen_init_cpio; do
+		if [[ -x $tool ]]; then
+			"$tool" "$@"
+			return
+		fi
+	done
+	die "no gen_init_cpio: build a kernel first (make)"
 }
 
 what=${1:?usage: build-initramfs.sh base | modules VARIANT}

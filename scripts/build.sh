@@ -34,7 +34,8 @@ for variant in "${variants[@]}"; do
 	kdir=$BUILD_DIR/$variant/kdir
 	[[ -d $kdir ]] || die "no $variant kernel yet: run 'make' first"
 	log=$BUILD_DIR/$variant/modules.log
-	if ! make -C "$kdir" M="$TOP" MO="$BUILD_DIR/$variant" LLVM="$LLVM" >"$log" 2>&1; then
+	# CLIPPY=1: clippy checks the Rust module as it compiles.
+	if ! make -C "$kdir" M="$TOP" MO="$BUILD_DIR/$variant" LLVM="$LLVM" CLIPPY=1 >"$log" 2>&1; then
 		cat "$log" >&2
 		die "building the modules for the $variant kernel failed"
 	fi
@@ -42,6 +43,13 @@ for variant in "${variants[@]}"; do
 	if grep -q -E '^(warning|error)|: warning:' "$log"; then
 		cat "$log" >&2
 		die "the modules built with warnings for the $variant kernel"
+	fi
+	# The runner's own tests load a module that prints a WARNING.
+	mkdir -p "$BUILD_DIR/$variant/warn_module"
+	if ! make -C "$kdir" M="$TOP/tests/runner/warn_module" MO="$BUILD_DIR/$variant/warn_module" \
+		LLVM="$LLVM" >>"$log" 2>&1; then
+		cat "$log" >&2
+		die "building the runner's test module for the $variant kernel failed"
 	fi
 	stage_done "modules $variant" "$start" "built"
 done

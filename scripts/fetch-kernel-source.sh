@@ -90,7 +90,8 @@ apt_opts=(
 say "apt-get update (private config, trixie-backports)"
 apt-get "${apt_opts[@]}" update -qq >/dev/null
 (cd "$dl" && apt-get "${apt_opts[@]}" download "linux-source-$KERNEL_VERSION")
-deb=$(ls -t "$dl"/linux-source-"$KERNEL_VERSION"_*.deb | head -n1)
+debs=("$dl"/linux-source-"$KERNEL_VERSION"_*.deb)
+deb=${debs[-1]}
 [[ -f $deb ]] || die "could not download linux-source-$KERNEL_VERSION"
 
 # The .deb carries /usr/src/linux-source-X.Y.tar.xz; take it out without dpkg -i.

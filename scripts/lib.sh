@@ -24,6 +24,8 @@ if [[ -d $HOME/.cargo/bin && :$PATH: != *:$HOME/.cargo/bin:* ]]; then
 	PATH=$HOME/.cargo/bin:$PATH
 fi
 
+export KERNEL_VERSION CACHE_DIR BUILD_DIR LLVM
+
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

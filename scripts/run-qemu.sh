@@ -28,13 +28,13 @@ usage() {
 	exit "${1:-0}"
 }
 
-variant=release mode=shell cmd= load=1 accel=auto timeout= gdb=0
+variant=release mode=shell cmd='' load=1 accel=auto timeout='' gdb=0
 adds=()
 while (($#)); do
 	case $1 in
-	--test) mode=test ;;
+	--test) mode='test' ;;
 	--exec)
-		mode=exec
+		mode='exec'
 		cmd=${2?--exec needs a command}
 		shift
 		;;
@@ -166,6 +166,8 @@ fi
 qemu+=(-append "$append")
 say "booting the $variant kernel ($accel${timeout:+, timeout ${timeout}s})"
 
+# QEMU's option values are comma-separated lists.
+# shellcheck disable=SC2054
 if [[ $mode == shell ]]; then
 	# The serial console and QEMU's monitor share the terminal (Ctrl-A X quits).
 	qemu+=(-chardev "stdio,id=con,mux=on,signal=off,logfile=$log"

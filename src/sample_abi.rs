@@ -73,8 +73,16 @@ impl SampleStats {
 
     /// The inverse of [`SampleStats::to_bytes`].
     pub(crate) fn from_bytes(b: &[u8; SAMPLE_STATS_SIZE]) -> Self {
-        let u64_at = |i: usize| u64::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
-        let u32_at = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let u64_at = |i: usize| {
+            let mut field = [0u8; 8];
+            field.copy_from_slice(&b[i..i + 8]);
+            u64::from_ne_bytes(field)
+        };
+        let u32_at = |i: usize| {
+            let mut field = [0u8; 4];
+            field.copy_from_slice(&b[i..i + 4]);
+            u32::from_ne_bytes(field)
+        };
         Self {
             bytes_written: u64_at(0),
             bytes_read: u64_at(8),

@@ -36,11 +36,13 @@ impl Dev {
     /// module again if an earlier case left it unloaded.
     pub fn reset(&self) -> Result<(), String> {
         if !std::path::Path::new(&self.path).exists() {
-            self.insmod(&[]).map_err(|e| format!("reset: insmod failed: {e}"))?;
+            self.insmod(&[])
+                .map_err(|e| format!("reset: insmod failed: {e}"))?;
         }
         let fd = self.ctl();
         ioctl_clear(&fd).map_err(|e| format!("reset: CLEAR failed: {e}"))?;
-        set_capacity(&fd, abi::CAPACITY_DEFAULT).map_err(|e| format!("reset: SET_CAPACITY failed: {e}"))?;
+        set_capacity(&fd, abi::CAPACITY_DEFAULT)
+            .map_err(|e| format!("reset: SET_CAPACITY failed: {e}"))?;
         Ok(())
     }
 
@@ -60,7 +62,10 @@ impl Dev {
 
     /// `rmmod NAME`; `Err` holds its stderr.
     pub fn rmmod(&self) -> Result<(), String> {
-        let out = Command::new("rmmod").arg(self.name).output().map_err(|e| e.to_string())?;
+        let out = Command::new("rmmod")
+            .arg(self.name)
+            .output()
+            .map_err(|e| e.to_string())?;
         if out.status.success() {
             Ok(())
         } else {
@@ -80,7 +85,11 @@ pub fn ioctl_clear(fd: &Fd) -> Result<(), Errno> {
 }
 
 pub fn set_capacity(fd: &Fd, capacity: u32) -> Result<(), Errno> {
-    fd.ioctl(abi::SAMPLE_IOC_SET_CAPACITY, &capacity as *const u32 as usize).map(|_| ())
+    fd.ioctl(
+        abi::SAMPLE_IOC_SET_CAPACITY,
+        &capacity as *const u32 as usize,
+    )
+    .map(|_| ())
 }
 
 /// The kernel log, as `dmesg` prints it.

@@ -157,9 +157,15 @@ fn run_case(case: &Case, dev: &Dev) -> Outcome {
     if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
         Ok(())
     } else if libc::WIFSIGNALED(status) {
-        Err(format!("the case was killed by signal {}", libc::WTERMSIG(status)))
+        Err(format!(
+            "the case was killed by signal {}",
+            libc::WTERMSIG(status)
+        ))
     } else if reason.is_empty() {
-        Err(format!("the case exited with {}", libc::WEXITSTATUS(status)))
+        Err(format!(
+            "the case exited with {}",
+            libc::WEXITSTATUS(status)
+        ))
     } else {
         Err(reason)
     }
@@ -182,8 +188,14 @@ fn print_abi() {
     println!("SAMPLE_CAPACITY_MAX {}", CAPACITY_MAX);
     println!("SAMPLE_CAPACITY_DEFAULT {}", CAPACITY_DEFAULT);
     println!("sizeof(struct sample_stats) {}", SAMPLE_STATS_SIZE);
-    println!("offsetof(bytes_written) {}", offset_of!(SampleStats, bytes_written));
-    println!("offsetof(bytes_read) {}", offset_of!(SampleStats, bytes_read));
+    println!(
+        "offsetof(bytes_written) {}",
+        offset_of!(SampleStats, bytes_written)
+    );
+    println!(
+        "offsetof(bytes_read) {}",
+        offset_of!(SampleStats, bytes_read)
+    );
     println!("offsetof(len) {}", offset_of!(SampleStats, len));
     println!("offsetof(capacity) {}", offset_of!(SampleStats, capacity));
     println!("offsetof(readers) {}", offset_of!(SampleStats, readers));
@@ -214,7 +226,9 @@ fn main() {
                 devices.retain(|d| d.name == name);
             }
             other => {
-                eprintln!("sample-tests: unknown argument '{other}' (see the source's doc comment)");
+                eprintln!(
+                    "sample-tests: unknown argument '{other}' (see the source's doc comment)"
+                );
                 std::process::exit(2);
             }
         }
@@ -251,7 +265,11 @@ fn main() {
         let (a, b) = (&passing[0], &passing[1]);
         if a == b {
             passed += 1;
-            println!("ok parity: the same {} of {} cases pass on both drivers", a.len(), selected.len());
+            println!(
+                "ok parity: the same {} of {} cases pass on both drivers",
+                a.len(),
+                selected.len()
+            );
         } else {
             failed += 1;
             let only_a: Vec<_> = a.difference(b).collect();

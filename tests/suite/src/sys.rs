@@ -93,7 +93,11 @@ impl Fd {
     pub fn set_nonblocking(&self, on: bool) -> Result<(), Errno> {
         // SAFETY: plain syscalls.
         let flags = check(unsafe { libc::fcntl(self.0, libc::F_GETFL) } as isize)? as i32;
-        let flags = if on { flags | O_NONBLOCK } else { flags & !O_NONBLOCK };
+        let flags = if on {
+            flags | O_NONBLOCK
+        } else {
+            flags & !O_NONBLOCK
+        };
         check(unsafe { libc::fcntl(self.0, libc::F_SETFL, flags) } as isize).map(|_| ())
     }
 }
@@ -182,7 +186,10 @@ pub fn signal_after(delay: Duration) {
         let mut it: libc::itimerval = std::mem::zeroed();
         it.it_value.tv_sec = delay.as_secs() as _;
         it.it_value.tv_usec = delay.subsec_micros() as _;
-        assert_eq!(libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut()), 0);
+        assert_eq!(
+            libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut()),
+            0
+        );
     }
 }
 

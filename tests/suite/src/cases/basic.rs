@@ -36,13 +36,23 @@ pub fn cases() -> Vec<Case> {
 
 fn node_is_a_root_only_char_device(dev: &Dev) -> Outcome {
     let meta = ok!(std::fs::metadata(&dev.path).map_err(|e| e.raw_os_error().unwrap_or(0)));
-    ensure!(meta.file_type().is_char_device(), "{} is not a character device", dev.path);
+    ensure!(
+        meta.file_type().is_char_device(),
+        "{} is not a character device",
+        dev.path
+    );
     expect_eq!(meta.permissions().mode() & 0o777, 0o600);
     Ok(())
 }
 
 fn open_in_every_access_mode(dev: &Dev) -> Outcome {
-    for flags in [O_RDONLY, O_WRONLY, O_RDWR, O_RDONLY | O_NONBLOCK, O_WRONLY | O_NONBLOCK] {
+    for flags in [
+        O_RDONLY,
+        O_WRONLY,
+        O_RDWR,
+        O_RDONLY | O_NONBLOCK,
+        O_WRONLY | O_NONBLOCK,
+    ] {
         ok!(dev.open(flags));
     }
     Ok(())
@@ -210,7 +220,10 @@ fn writev_is_one_contiguous_write(dev: &Dev) -> Outcome {
     let parts: [&[u8]; 3] = [b"ab", b"", b"cde"];
     let iov: Vec<libc::iovec> = parts
         .iter()
-        .map(|p| libc::iovec { iov_base: p.as_ptr() as *mut _, iov_len: p.len() })
+        .map(|p| libc::iovec {
+            iov_base: p.as_ptr() as *mut _,
+            iov_len: p.len(),
+        })
         .collect();
     // SAFETY: the iovecs point at live slices.
     let n = unsafe { libc::writev(fd.0, iov.as_ptr(), iov.len() as i32) };
@@ -225,8 +238,14 @@ fn readv_fills_buffers_in_order(dev: &Dev) -> Outcome {
     ok!(fd.write(b"abcdefg"));
     let (mut x, mut y) = ([0u8; 3], [0u8; 10]);
     let iov = [
-        libc::iovec { iov_base: x.as_mut_ptr().cast(), iov_len: x.len() },
-        libc::iovec { iov_base: y.as_mut_ptr().cast(), iov_len: y.len() },
+        libc::iovec {
+            iov_base: x.as_mut_ptr().cast(),
+            iov_len: x.len(),
+        },
+        libc::iovec {
+            iov_base: y.as_mut_ptr().cast(),
+            iov_len: y.len(),
+        },
     ];
     // SAFETY: the iovecs point at live buffers.
     let n = unsafe { libc::readv(fd.0, iov.as_ptr(), 2) };
@@ -263,6 +282,9 @@ fn unprivileged_open_is_eacces(dev: &Dev) -> Outcome {
             _ => 1,
         }
     });
-    ensure!(status == 0, "an unprivileged open did not fail with EACCES (child status {status})");
+    ensure!(
+        status == 0,
+        "an unprivileged open did not fail with EACCES (child status {status})"
+    );
     Ok(())
 }

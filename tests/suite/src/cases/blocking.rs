@@ -28,7 +28,9 @@ pub fn cases() -> Vec<Case> {
 const SETTLE: Duration = Duration::from_millis(300);
 
 /// Runs `f` on a thread; the flag turns true when it returns.
-fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> (JoinHandle<T>, Arc<AtomicBool>) {
+fn on_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> (JoinHandle<T>, Arc<AtomicBool>) {
     let done = Arc::new(AtomicBool::new(false));
     let flag = done.clone();
     let handle = thread::spawn(move || {
@@ -45,7 +47,10 @@ fn blocked_read_wakes_when_data_arrives(dev: &Dev) -> Outcome {
     let r = reader.clone();
     let (handle, done) = on_thread(move || r.read_vec(100));
     thread::sleep(SETTLE);
-    ensure!(!done.load(Ordering::SeqCst), "read of an empty queue did not block");
+    ensure!(
+        !done.load(Ordering::SeqCst),
+        "read of an empty queue did not block"
+    );
     ok!(writer.write(b"wake"));
     expect_eq!(ok!(handle.join().unwrap()), b"wake".to_vec());
     Ok(())
@@ -59,7 +64,10 @@ fn blocked_write_wakes_when_room_appears(dev: &Dev) -> Outcome {
     let w = writer.clone();
     let (handle, done) = on_thread(move || w.write(b"56"));
     thread::sleep(SETTLE);
-    ensure!(!done.load(Ordering::SeqCst), "write to a full queue did not block");
+    ensure!(
+        !done.load(Ordering::SeqCst),
+        "write to a full queue did not block"
+    );
     expect_eq!(ok!(reader.read_vec(1)), b"1".to_vec());
     // One byte of room: the blocked write takes it and returns.
     expect_eq!(ok!(handle.join().unwrap()), 1);
@@ -75,7 +83,10 @@ fn blocked_reader_sees_eof_when_last_writer_closes(dev: &Dev) -> Outcome {
     thread::sleep(SETTLE);
     drop(w1);
     thread::sleep(SETTLE);
-    ensure!(!done.load(Ordering::SeqCst), "the reader woke while a writer (O_RDWR) remained");
+    ensure!(
+        !done.load(Ordering::SeqCst),
+        "the reader woke while a writer (O_RDWR) remained"
+    );
     drop(w2);
     expect_eq!(ok!(handle.join().unwrap()), Vec::<u8>::new());
     Ok(())
@@ -90,7 +101,10 @@ fn blocked_reader_waits_while_a_writer_remains(dev: &Dev) -> Outcome {
         drop(ok!(dev.open(O_WRONLY)));
     }
     thread::sleep(SETTLE);
-    ensure!(!done.load(Ordering::SeqCst), "the reader woke although a writer is still open");
+    ensure!(
+        !done.load(Ordering::SeqCst),
+        "the reader woke although a writer is still open"
+    );
     ok!(keep.write(b"z"));
     expect_eq!(ok!(handle.join().unwrap()), b"z".to_vec());
     Ok(())
@@ -104,7 +118,10 @@ fn clear_wakes_a_blocked_writer(dev: &Dev) -> Outcome {
     let w = writer.clone();
     let (handle, done) = on_thread(move || w.write(b"defg"));
     thread::sleep(SETTLE);
-    ensure!(!done.load(Ordering::SeqCst), "write to a full queue did not block");
+    ensure!(
+        !done.load(Ordering::SeqCst),
+        "write to a full queue did not block"
+    );
     ok!(ioctl_clear(&ctl));
     expect_eq!(ok!(handle.join().unwrap()), 3);
     let r = ok!(dev.open(O_RDONLY | O_NONBLOCK));
@@ -120,7 +137,10 @@ fn growing_capacity_wakes_a_blocked_writer(dev: &Dev) -> Outcome {
     let w = writer.clone();
     let (handle, done) = on_thread(move || w.write(b"cdef"));
     thread::sleep(SETTLE);
-    ensure!(!done.load(Ordering::SeqCst), "write to a full queue did not block");
+    ensure!(
+        !done.load(Ordering::SeqCst),
+        "write to a full queue did not block"
+    );
     ok!(set_capacity(&ctl, 5));
     expect_eq!(ok!(handle.join().unwrap()), 3);
     let r = ok!(dev.open(O_RDONLY | O_NONBLOCK));
@@ -134,7 +154,10 @@ fn signal_interrupts_a_blocked_read_with_eintr(dev: &Dev) -> Outcome {
     catch_signal(libc::SIGALRM, false);
     signal_after(SETTLE);
     expect_errno!(fd.read_vec(10), EINTR);
-    ensure!(SIGNALS_CAUGHT.load(Ordering::SeqCst) == 1, "the handler did not run");
+    ensure!(
+        SIGNALS_CAUGHT.load(Ordering::SeqCst) == 1,
+        "the handler did not run"
+    );
     expect_eq!(ok!(stats(&fd)), before);
     Ok(())
 }
@@ -164,7 +187,10 @@ fn sa_restart_restarts_a_blocked_read(dev: &Dev) -> Outcome {
     });
     let got = fd.read_vec(10);
     expect_eq!(wait_pid(writer), 0);
-    ensure!(SIGNALS_CAUGHT.load(Ordering::SeqCst) == 1, "the handler did not run");
+    ensure!(
+        SIGNALS_CAUGHT.load(Ordering::SeqCst) == 1,
+        "the handler did not run"
+    );
     expect_eq!(ok!(got), b"late".to_vec());
     Ok(())
 }
@@ -182,7 +208,10 @@ fn sa_restart_restarts_a_blocked_write(dev: &Dev) -> Outcome {
     });
     let wrote = fd.write(b"XYZ");
     expect_eq!(wait_pid(reader), 0);
-    ensure!(SIGNALS_CAUGHT.load(Ordering::SeqCst) == 1, "the handler did not run");
+    ensure!(
+        SIGNALS_CAUGHT.load(Ordering::SeqCst) == 1,
+        "the handler did not run"
+    );
     expect_eq!(ok!(wrote), 2);
     expect_eq!(ok!(fd.read_vec(10)), b"llXY".to_vec());
     Ok(())

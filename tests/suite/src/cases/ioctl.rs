@@ -33,7 +33,10 @@ pub fn cases() -> Vec<Case> {
 
 fn stats_of_a_reset_device(dev: &Dev) -> Outcome {
     let s = dev.stats();
-    expect_eq!((s.len, s.capacity, s.readers, s.writers), (0, abi::CAPACITY_DEFAULT, 0, 0));
+    expect_eq!(
+        (s.len, s.capacity, s.readers, s.writers),
+        (0, abi::CAPACITY_DEFAULT, 0, 0)
+    );
     Ok(())
 }
 
@@ -50,7 +53,10 @@ fn stats_to_a_bad_pointer_is_efault(dev: &Dev) -> Outcome {
     expect_errno!(fd.ioctl(abi::SAMPLE_IOC_GET_STATS, bad_ptr()), EFAULT);
     // A struct that would end in an unmapped page.
     let edge = Edge::new();
-    expect_errno!(fd.ioctl(abi::SAMPLE_IOC_GET_STATS, edge.ptr(16) as usize), EFAULT);
+    expect_errno!(
+        fd.ioctl(abi::SAMPLE_IOC_GET_STATS, edge.ptr(16) as usize),
+        EFAULT
+    );
     Ok(())
 }
 
@@ -129,7 +135,10 @@ fn unknown_command_changes_nothing(dev: &Dev) -> Outcome {
     ok!(fd.write(b"abc"));
     let before = ok!(stats(&fd));
     let capacity = 7u32;
-    expect_errno!(fd.ioctl(0x4004_E1FF, &capacity as *const u32 as usize), ENOTTY);
+    expect_errno!(
+        fd.ioctl(0x4004_E1FF, &capacity as *const u32 as usize),
+        ENOTTY
+    );
     expect_eq!(ok!(stats(&fd)), before);
     expect_eq!(ok!(fd.read_vec(10)), b"abc".to_vec());
     Ok(())
@@ -233,7 +242,10 @@ fn capacity_from_a_bad_pointer_is_efault(dev: &Dev) -> Outcome {
     expect_errno!(fd.ioctl(abi::SAMPLE_IOC_SET_CAPACITY, bad_ptr()), EFAULT);
     // Two of the four bytes mapped, two not.
     let edge = Edge::new();
-    expect_errno!(fd.ioctl(abi::SAMPLE_IOC_SET_CAPACITY, edge.ptr(2) as usize), EFAULT);
+    expect_errno!(
+        fd.ioctl(abi::SAMPLE_IOC_SET_CAPACITY, edge.ptr(2) as usize),
+        EFAULT
+    );
     expect_eq!(ok!(stats(&fd)), before);
     Ok(())
 }
@@ -271,7 +283,10 @@ fn written_equals_read_plus_len(dev: &Dev) -> Outcome {
             let _ = fd.read_vec(n);
         }
         let s = ok!(stats(&fd));
-        ensure!(delta_ok(s), "bytes_written != bytes_read + len: {s:?} (base {base:?})");
+        ensure!(
+            delta_ok(s),
+            "bytes_written != bytes_read + len: {s:?} (base {base:?})"
+        );
     }
     Ok(())
 }

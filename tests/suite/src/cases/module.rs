@@ -27,7 +27,8 @@ pub fn cases() -> Vec<Case> {
 
 fn reload(dev: &Dev, args: &[&str]) -> Outcome {
     dev.rmmod().map_err(|e| format!("rmmod failed: {e}"))?;
-    dev.insmod(args).map_err(|e| format!("insmod {args:?} failed: {e}"))
+    dev.insmod(args)
+        .map_err(|e| format!("insmod {args:?} failed: {e}"))
 }
 
 fn capacity_parameter_sets_the_initial_capacity(dev: &Dev) -> Outcome {
@@ -56,14 +57,26 @@ fn invalid_capacity_is_refused_with_einval_and_a_clear_log_line(dev: &Dev) -> Ou
         let arg = format!("capacity={bad}");
         match dev.insmod(&[&arg]) {
             Ok(()) => return Err(format!("insmod {arg} succeeded")),
-            Err(msg) => ensure!(msg.contains("Invalid argument"), "insmod {arg}: '{msg}', expected EINVAL"),
+            Err(msg) => ensure!(
+                msg.contains("Invalid argument"),
+                "insmod {arg}: '{msg}', expected EINVAL"
+            ),
         }
-        ensure!(!Path::new(&dev.path).exists(), "{} exists after a failed load", dev.path);
+        ensure!(
+            !Path::new(&dev.path).exists(),
+            "{} exists after a failed load",
+            dev.path
+        );
         let after = dmesg();
         let new_log = after.get(before.len()..).unwrap_or(&after).to_string();
-        let line = new_log.lines().find(|l| l.contains(dev.name) && l.contains(bad));
+        let line = new_log
+            .lines()
+            .find(|l| l.contains(dev.name) && l.contains(bad));
         let Some(line) = line else {
-            return Err(format!("no log line names {} and {bad}: {new_log:?}", dev.name));
+            return Err(format!(
+                "no log line names {} and {bad}: {new_log:?}",
+                dev.name
+            ));
         };
         ensure!(
             line.contains("capacity") && line.contains("1048576"),
@@ -79,18 +92,31 @@ fn unparsable_capacity_is_refused(dev: &Dev) -> Outcome {
         let arg = format!("capacity={bad}");
         match dev.insmod(&[&arg]) {
             Ok(()) => return Err(format!("insmod {arg} succeeded")),
-            Err(msg) => ensure!(msg.contains("Invalid argument"), "insmod {arg}: '{msg}', expected EINVAL"),
+            Err(msg) => ensure!(
+                msg.contains("Invalid argument"),
+                "insmod {arg}: '{msg}', expected EINVAL"
+            ),
         }
-        ensure!(!Path::new(&dev.path).exists(), "{} exists after a failed load", dev.path);
+        ensure!(
+            !Path::new(&dev.path).exists(),
+            "{} exists after a failed load",
+            dev.path
+        );
     }
     Ok(())
 }
 
 fn capacity_parameter_cannot_change_at_run_time(dev: &Dev) -> Outcome {
     let param = format!("/sys/module/{}/parameters/capacity", dev.name);
-    ensure!(Path::new(&format!("/sys/module/{}", dev.name)).exists(), "the module is not in sysfs");
+    ensure!(
+        Path::new(&format!("/sys/module/{}", dev.name)).exists(),
+        "the module is not in sysfs"
+    );
     // The parameter has no sysfs file at all: nothing to write to.
-    ensure!(std::fs::write(&param, "1").is_err(), "writing {param} succeeded");
+    ensure!(
+        std::fs::write(&param, "1").is_err(),
+        "writing {param} succeeded"
+    );
     expect_eq!(dev.stats().capacity, 4096);
     Ok(())
 }
@@ -100,13 +126,21 @@ fn rmmod_is_refused_while_a_file_is_open(dev: &Dev) -> Outcome {
     match dev.rmmod() {
         Ok(()) => return Err("rmmod succeeded with a file open".into()),
         // EAGAIN (EWOULDBLOCK): "Resource temporarily unavailable".
-        Err(msg) => ensure!(msg.contains("temporarily unavailable"), "rmmod said '{msg}', expected EAGAIN"),
+        Err(msg) => ensure!(
+            msg.contains("temporarily unavailable"),
+            "rmmod said '{msg}', expected EAGAIN"
+        ),
     }
     ensure!(Path::new(&dev.path).exists(), "the device vanished");
     ok!(stats(&fd));
     drop(fd);
-    dev.rmmod().map_err(|e| format!("rmmod after close failed: {e}"))?;
-    ensure!(!Path::new(&dev.path).exists(), "{} exists after rmmod", dev.path);
+    dev.rmmod()
+        .map_err(|e| format!("rmmod after close failed: {e}"))?;
+    ensure!(
+        !Path::new(&dev.path).exists(),
+        "{} exists after rmmod",
+        dev.path
+    );
     Ok(())
 }
 
@@ -123,7 +157,10 @@ fn a_fresh_module_keeps_written_equal_read_plus_len(dev: &Dev) -> Outcome {
             let _ = fd.read_vec(n);
         }
         let s = ok!(stats(&fd));
-        ensure!(s.bytes_written == s.bytes_read + s.len as u64, "invariant broken: {s:?}");
+        ensure!(
+            s.bytes_written == s.bytes_read + s.len as u64,
+            "invariant broken: {s:?}"
+        );
     }
     drop(fd);
     reload(dev, &[])
@@ -132,7 +169,10 @@ fn a_fresh_module_keeps_written_equal_read_plus_len(dev: &Dev) -> Outcome {
 /// The module's lines in the kernel log (they start with "NAME: ").
 fn module_lines(log: &str, name: &str) -> Vec<String> {
     let tag = format!("{name}: ");
-    log.lines().filter(|l| l.contains(&tag)).map(String::from).collect()
+    log.lines()
+        .filter(|l| l.contains(&tag))
+        .map(String::from)
+        .collect()
 }
 
 fn load_and_unload_log_one_line_each(dev: &Dev) -> Outcome {
@@ -140,11 +180,15 @@ fn load_and_unload_log_one_line_each(dev: &Dev) -> Outcome {
     dev.rmmod().map_err(|e| format!("rmmod failed: {e}"))?;
     let after_unload = module_lines(&dmesg(), dev.name);
     expect_eq!(after_unload.len(), before + 1);
-    dev.insmod(&["capacity=321"]).map_err(|e| format!("insmod failed: {e}"))?;
+    dev.insmod(&["capacity=321"])
+        .map_err(|e| format!("insmod failed: {e}"))?;
     let after_load = module_lines(&dmesg(), dev.name);
     expect_eq!(after_load.len(), before + 2);
     let line = after_load.last().unwrap();
-    ensure!(line.contains("321"), "the load line does not give the capacity: {line:?}");
+    ensure!(
+        line.contains("321"),
+        "the load line does not give the capacity: {line:?}"
+    );
     reload(dev, &[])
 }
 
@@ -165,9 +209,14 @@ fn reads_writes_and_ioctls_log_nothing(dev: &Dev) -> Outcome {
 
 fn twenty_load_unload_cycles(dev: &Dev) -> Outcome {
     for cycle in 0..20 {
-        dev.rmmod().map_err(|e| format!("cycle {cycle}: rmmod failed: {e}"))?;
-        ensure!(!Path::new(&dev.path).exists(), "cycle {cycle}: node left behind");
-        dev.insmod(&[]).map_err(|e| format!("cycle {cycle}: insmod failed: {e}"))?;
+        dev.rmmod()
+            .map_err(|e| format!("cycle {cycle}: rmmod failed: {e}"))?;
+        ensure!(
+            !Path::new(&dev.path).exists(),
+            "cycle {cycle}: node left behind"
+        );
+        dev.insmod(&[])
+            .map_err(|e| format!("cycle {cycle}: insmod failed: {e}"))?;
         let fd = ok!(dev.open(O_RDWR));
         ok!(fd.write(b"cycle"));
         expect_eq!(ok!(fd.read_vec(10)), b"cycle".to_vec());

@@ -41,7 +41,10 @@ fn pipe() -> (std::fs::File, std::fs::File) {
     // SAFETY: plain pipe(2); each end gets one owner.
     unsafe {
         assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
-        (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1]))
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
     }
 }
 
@@ -51,7 +54,9 @@ fn spawn_writer(path: &str, w: usize, gate: &Fd, mut report: std::fs::File) -> i
     let path = path.to_string();
     let gate_fd = gate.0;
     spawn_child_after(std::time::Duration::ZERO, move || {
-        let Ok(fd) = open(&path, O_WRONLY) else { return 10 };
+        let Ok(fd) = open(&path, O_WRONLY) else {
+            return 10;
+        };
         // SAFETY: the inherited gate is ours to close in this process.
         unsafe { libc::close(gate_fd) };
         let data: Vec<u8> = (0..BYTES_PER_WRITER).map(|i| byte(w, i)).collect();
@@ -129,16 +134,27 @@ fn writers_to_one_reader_lose_duplicate_and_reorder_nothing(dev: &Dev) -> Outcom
     for (w, (got, mut report)) in per_writer.iter().zip(reports).enumerate() {
         expect_eq!(got.len(), BYTES_PER_WRITER);
         if let Some(i) = (0..got.len()).find(|&i| got[i] != byte(w, i)) {
-            return Err(format!("writer {w}: byte {i} is {:#x}, expected {:#x}", got[i], byte(w, i)));
+            return Err(format!(
+                "writer {w}: byte {i} is {:#x}, expected {:#x}",
+                got[i],
+                byte(w, i)
+            ));
         }
         // Contiguity: every run of this writer's bytes ends where one of its
         // write() calls ended, so no call's bytes were split by another's.
         let mut raw = Vec::new();
-        ok!(report.read_to_end(&mut raw).map_err(|e| e.raw_os_error().unwrap_or(0)));
-        let call_ends: std::collections::BTreeSet<u32> =
-            raw.chunks_exact(4).map(|c| u32::from_ne_bytes(c.try_into().unwrap())).collect();
+        ok!(report
+            .read_to_end(&mut raw)
+            .map_err(|e| e.raw_os_error().unwrap_or(0)));
+        let call_ends: std::collections::BTreeSet<u32> = raw
+            .chunks_exact(4)
+            .map(|c| u32::from_ne_bytes(c.try_into().unwrap()))
+            .collect();
         for end in &run_ends[w] {
-            ensure!(call_ends.contains(end), "writer {w}: a write() was split at offset {end}");
+            ensure!(
+                call_ends.contains(end),
+                "writer {w}: a write() was split at offset {end}"
+            );
         }
     }
     Ok(())
@@ -159,8 +175,12 @@ fn writers_to_several_readers_lose_and_duplicate_nothing(dev: &Dev) -> Outcome {
         let pid = spawn_child_after(std::time::Duration::ZERO, move || {
             // SAFETY: the inherited gate is ours to close in this process.
             unsafe { libc::close(gate_fd) };
-            let Ok(fd) = open(&path, O_RDONLY) else { return 10 };
-            let Ok(got) = read_until_eof(&fd, 1000 + r as u64) else { return 11 };
+            let Ok(fd) = open(&path, O_RDONLY) else {
+                return 10;
+            };
+            let Ok(got) = read_until_eof(&fd, 1000 + r as u64) else {
+                return 11;
+            };
             let mut histogram = [0u32; 256];
             for b in got {
                 histogram[b as usize] += 1;
@@ -181,7 +201,9 @@ fn writers_to_several_readers_lose_and_duplicate_nothing(dev: &Dev) -> Outcome {
     let mut total = [0u64; 256];
     for (pid, mut rx) in readers {
         let mut raw = Vec::new();
-        ok!(rx.read_to_end(&mut raw).map_err(|e| e.raw_os_error().unwrap_or(0)));
+        ok!(rx
+            .read_to_end(&mut raw)
+            .map_err(|e| e.raw_os_error().unwrap_or(0)));
         expect_eq!(wait_pid(pid), 0);
         for (v, c) in raw.chunks_exact(4).enumerate() {
             total[v] += u32::from_ne_bytes(c.try_into().unwrap()) as u64;
@@ -190,8 +212,15 @@ fn writers_to_several_readers_lose_and_duplicate_nothing(dev: &Dev) -> Outcome {
     // Each writer sends every value w<<5|k exactly BYTES_PER_WRITER/32 times
     // (60000 = 32 * 1875).
     for (v, &count) in total.iter().enumerate() {
-        let expected = if v >> 5 < WRITERS { (BYTES_PER_WRITER / 32) as u64 } else { 0 };
-        ensure!(count == expected, "byte value {v:#x} arrived {count} times, expected {expected}");
+        let expected = if v >> 5 < WRITERS {
+            (BYTES_PER_WRITER / 32) as u64
+        } else {
+            0
+        };
+        ensure!(
+            count == expected,
+            "byte value {v:#x} arrived {count} times, expected {expected}"
+        );
     }
     let s = dev.stats();
     expect_eq!(s.len, 0);

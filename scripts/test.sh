@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# `make test`: every check, ending with one line "N passed, N failed".
+#
+#   1. host: the C header and the Rust ABI agree; the runner itself works
+#      (exit status, panic, WARNING, timeout);
+#   2. the guest suite on the release kernel;
+#   3. the guest suite on the debug kernel (KASAN, lockdep, kmemleak, UBSAN),
+#      with the ring buffer's KUnit tests, which run when rust_sample loads.
+#
+# Each guest case counts once per device; a VM run that fails for another
+# reason (a kernel report, a crash, a timeout) counts as one more failure.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+passed=0 failed=0
+pass() {
+	passed=$((passed + 1))
+	echo "ok host $1"
+}
+fail() {
+	failed=$((failed + 1))
+	echo "not ok host $1${2:+: $2}"
+}
+
+logs=$BUILD_DIR/test-logs
+mkdir -p "$logs"
+runner=$TOP/scripts/run-qemu.sh
+
+# --- 1. Host checks. --------------------------------------------------------
+say "host checks"
+cc -Wall -Werror -o "$logs/print_abi" "$TOP/tests/abi/print_abi.c"
+if diff -u <("$logs/print_abi") <("$BUILD_DIR/tools/sample-tests" --print-abi) >"$logs/abi.diff"; then
+	pass "abi: src/sample_ioctl.h and src/sample_abi.rs agree (numbers, size, offsets)"
+else
+	fail "abi: src/sample_ioctl.h and src/sample_abi.rs differ" "$(cat "$logs/abi.diff")"
+fi
+
+# run_vm NAME ARGS...: runs the VM quietly, keeping its output in a log.
+run_vm() {
+	local name=$1
+	shift
+	set +e
+	"$runner" "$@" >"$logs/$name.log" 2>&1
+	local status=$?
+	set -e
+	return "$status"
+}
+
+status=0
+run_vm runner-exit --exec 'exit 3' --timeout 120 || status=$?
+if ((status == 3)); then
+	pass "runner: --exec 'exit 3' exits 3"
+else
+	fail "runner: --exec 'exit 3' exited $status"
+fi
+
+status=0
+run_vm runner-panic --exec 'echo c > /proc/sysrq-trigger' --timeout 120 || status=$?
+if ((status != 0)) && grep -q 'run-qemu: the kernel reported problems' "$logs/runner-panic.log" &&
+	grep -A5 'reported problems' "$logs/runner-panic.log" | grep -q 'Kernel panic'; then
+	pass "runner: a kernel panic fails the run and its lines are shown"
+else
+	fail "runner: a kernel panic was not reported (exit $status; see $logs/runner-panic.log)"
+fi
+
+status=0
+run_vm runner-warning --add "$BUILD_DIR/release/warn_module/warn_on_load.ko:/root/warn_on_load.ko" \
+	--exec 'insmod /root/warn_on_load.ko; exit 0' --timeout 120 || status=$?
+if ((status != 0)) && grep -A5 'reported problems' "$logs/runner-warning.log" | grep -q 'WARNING:'; then
+	pass "runner: a kernel WARNING fails the run although the command exits 0"
+else
+	fail "runner: a kernel WARNING was not reported (exit $status; see $logs/runner-warning.log)"
+fi
+
+status=0
+run_vm runner-timeout --exec 'sleep 600' --timeout 15 || status=$?
+if ((status == 124)) && grep -q 'did not finish within 15s' "$logs/runner-timeout.log"; then
+	pass "runner: a guest that runs past --timeout is killed and fails"
+else
+	fail "runner: --timeout did not work (exit $status)"
+fi
+
+# --- 2 and 3. The guest suite on each kernel. -------------------------------
+for variant in release debug; do
+	say "the suite on the $variant kernel"
+	args=(--test --timeout 1800)
+	[[ $variant == debug ]] && args+=(--debug)
+	status=0
+	run_vm "suite-$variant" "${args[@]}" || status=$?
+	log=$logs/suite-$variant.log
+	# The guest's own lines, prefixed with the kernel.
+	grep -a -E '^(ok|not ok) ' "$log" | tr -d '\r' | sed "s/^/[$variant] /" || true
+	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 | tr -d '\r' || true)
+	if [[ -n $summary ]]; then
+		read -r p _ f _ <<<"$summary"
+		passed=$((passed + p))
+		failed=$((failed + f))
+		echo "[$variant] guest: $summary"
+	fi
+	if [[ $variant == debug ]]; then
+		# KUnit: the first run of the ring's suite (rust_sample loads many times).
+		kunit=$(grep -a -o -E '# rust_sample_ring: pass:[0-9]+ fail:[0-9]+' "$log" | head -n1 || true)
+		if [[ -n $kunit ]]; then
+			kp=$(sed -E 's/.*pass:([0-9]+).*/\1/' <<<"$kunit")
+			kf=$(sed -E 's/.*fail:([0-9]+).*/\1/' <<<"$kunit")
+			passed=$((passed + kp))
+			failed=$((failed + kf))
+			echo "[debug] kunit rust_sample_ring: $kp passed, $kf failed"
+		else
+			fail "kunit: no KUnit results for rust_sample_ring in the debug kernel's log"
+		fi
+	fi
+	if ((status != 0)); then
+		if grep -q 'run-qemu:' "$log"; then
+			grep -a -A40 'run-qemu:' "$log" | sed "s/^/[$variant] /"
+		fi
+		if [[ -z $summary ]] || grep -q 'run-qemu:' "$log"; then
+			fail "$variant kernel: the VM run failed (exit $status; full log: $log)"
+		fi
+	fi
+done
+
+echo "$passed passed, $failed failed"
+((failed == 0))
