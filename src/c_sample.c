@@ -44,9 +44,14 @@ struct ring {
 	size_t len;		/* number of queued bytes */
 };
 
+/*
+ * Allocates an empty ring of `capacity` bytes. The size comes from userspace,
+ * so a failure is reported as -ENOMEM without the kernel's allocation-failure
+ * warning (__GFP_NOWARN).
+ */
 static int ring_init(struct ring *ring, size_t capacity)
 {
-	ring->buf = kvzalloc(capacity, GFP_KERNEL);
+	ring->buf = kvzalloc(capacity, GFP_KERNEL | __GFP_NOWARN);
 	if (!ring->buf)
 		return -ENOMEM;
 	ring->capacity = capacity;

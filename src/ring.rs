@@ -11,7 +11,7 @@
 //! The unit tests at the end run under KUnit when the module is loaded into a
 //! kernel built with `CONFIG_KUNIT`.
 
-use kernel::prelude::*;
+use kernel::{alloc::flags::__GFP_NOWARN, prelude::*};
 
 /// A byte ring with a fixed capacity, allocated once.
 pub(crate) struct Ring {
@@ -25,10 +25,12 @@ pub(crate) struct Ring {
 }
 
 impl Ring {
-    /// Allocates an empty ring of `capacity` bytes.
+    /// Allocates an empty ring of `capacity` bytes. The size comes from
+    /// userspace, so a failure is reported as `ENOMEM` without the kernel's
+    /// allocation-failure warning (`__GFP_NOWARN`).
     pub(crate) fn new(capacity: usize) -> Result<Self> {
         Ok(Self {
-            buf: KVVec::zeroed(capacity, GFP_KERNEL)?,
+            buf: KVVec::zeroed(capacity, GFP_KERNEL | __GFP_NOWARN)?,
             head: 0,
             len: 0,
         })
