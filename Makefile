@@ -16,12 +16,15 @@ LLVM ?= -19
 KDIR ?=
 # Where the Linux source comes from: a tree or a tarball (default: fetched).
 KERNEL_SRC ?=
+# make fuzz: seconds in all, and a seed to replay.
+DURATION ?= 120
+SEED ?=
 export LLVM KERNEL_SRC
 
 SHELL := /bin/bash
 scripts := $(CURDIR)/scripts
 
-.PHONY: all modules test run clean distclean help
+.PHONY: all modules test fuzz run clean distclean help
 
 all:
 	@$(scripts)/build.sh all
@@ -36,6 +39,16 @@ endif
 
 test: all
 	@$(scripts)/test.sh
+
+# The model-based random tester on the debug kernel (DURATION seconds, SEED=).
+fuzz: all
+	@DURATION=$(DURATION) SEED=$(SEED) $(scripts)/fuzz.sh
+
+# Both drivers against a pipe in the VM: build/bench/bench.json, charts,
+# docs/performance.md (BENCH_ARGS=--quick for a smoke test).
+.PHONY: bench
+bench: all
+	@$(scripts)/bench.sh $(BENCH_ARGS)
 
 # Rebuild only the modules and the initramfs, then boot into a shell.
 run:
@@ -60,6 +73,8 @@ help:
 ##   make                build everything: deps, kernels (cached), modules, suite, initramfs
 ##   make modules        only the two modules (with KDIR=/path: against that kernel, as Kbuild does)
 ##   make test           host checks, then the suite in the VM on the release and debug kernels
+##   make fuzz           model-based random testing on the debug kernel (DURATION=120, SEED=n)
+##   make bench          throughput and latency of both drivers vs a pipe (docs/performance.md)
 ##   make run            rebuild the modules and initramfs only, then boot into a shell
 ##   make clean          remove build/ (this clone's output)
 ##   make distclean      also remove the cached kernel source and kernels

@@ -5,7 +5,9 @@
 #      (exit status, panic, WARNING, timeout);
 #   2. the guest suite on the release kernel;
 #   3. the guest suite on the debug kernel (KASAN, lockdep, kmemleak, UBSAN),
-#      with the ring buffer's KUnit tests, which run when rust_sample loads.
+#      with the ring buffer's KUnit tests, which run when rust_sample loads;
+#   4. the model-based random tester on the debug kernel, FUZZ_SECONDS
+#      (default 60) split between the drivers.
 #
 # Each guest case counts once per device; a VM run that fails for another
 # reason (a kernel report, a crash, a timeout) counts as one more failure.
@@ -13,7 +15,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 pass() {
 	passed=$((passed + 1))
 	echo "ok host $1"
@@ -81,45 +83,60 @@ else
 	fail "runner: --timeout did not work (exit $status)"
 fi
 
-# --- 2 and 3. The guest suite on each kernel. -------------------------------
-for variant in release debug; do
-	say "the suite on the $variant kernel"
-	args=(--test --timeout 1800)
-	[[ $variant == debug ]] && args+=(--debug)
-	status=0
-	run_vm "suite-$variant" "${args[@]}" || status=$?
-	log=$logs/suite-$variant.log
-	# The guest's own lines, prefixed with the kernel.
-	grep -a -E '^(ok|not ok) ' "$log" | tr -d '\r' | sed "s/^/[$variant] /" || true
+# --- 2 to 4. In the guest. -------------------------------------------------
+# guest_run LABEL LOGNAME RUNNER-ARGS...: runs the VM and adds the guest's
+# "N passed, N failed" to the totals; a VM run that fails for another reason
+# (a kernel report, a crash, a timeout) counts as one more failure.
+guest_run() {
+	local label=$1 name=$2 status=0 summary p f
+	shift 2
+	run_vm "$name" "$@" || status=$?
+	local log=$logs/$name.log
+	# The guest's own result lines, prefixed with where they ran.
+	grep -a -E '^(ok|not ok) |^# ' "$log" | tr -d '\r' | sed "s/^/[$label] /" || true
 	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 | tr -d '\r' || true)
 	if [[ -n $summary ]]; then
 		read -r p _ f _ <<<"$summary"
 		passed=$((passed + p))
 		failed=$((failed + f))
-		echo "[$variant] guest: $summary"
-	fi
-	if [[ $variant == debug ]]; then
-		# KUnit: the first run of the ring's suite (rust_sample loads many times).
-		kunit=$(grep -a -o -E '# rust_sample_ring: pass:[0-9]+ fail:[0-9]+' "$log" | head -n1 || true)
-		if [[ -n $kunit ]]; then
-			kp=$(sed -E 's/.*pass:([0-9]+).*/\1/' <<<"$kunit")
-			kf=$(sed -E 's/.*fail:([0-9]+).*/\1/' <<<"$kunit")
-			passed=$((passed + kp))
-			failed=$((failed + kf))
-			echo "[debug] kunit rust_sample_ring: $kp passed, $kf failed"
-		else
-			fail "kunit: no KUnit results for rust_sample_ring in the debug kernel's log"
+		if [[ $summary =~ ([0-9]+)\ skipped ]]; then
+			skipped=$((skipped + BASH_REMATCH[1]))
 		fi
+		echo "[$label] guest: $summary"
 	fi
-	if ((status != 0)); then
-		if grep -q 'run-qemu:' "$log"; then
-			grep -a -A40 'run-qemu:' "$log" | sed "s/^/[$variant] /"
-		fi
-		if [[ -z $summary ]] || grep -q 'run-qemu:' "$log"; then
-			fail "$variant kernel: the VM run failed (exit $status; full log: $log)"
-		fi
+	if ((status != 0)) && { [[ -z $summary ]] || grep -q 'run-qemu:' "$log"; }; then
+		grep -a -A40 'run-qemu:' "$log" | sed "s/^/[$label] /" || true
+		fail "$label: the VM run failed (exit $status; full log: $log)"
 	fi
-done
+	return 0
+}
 
-echo "$passed passed, $failed failed"
+say "the suite on the release kernel"
+guest_run release suite-release --test --timeout 1800
+
+say "the suite on the debug kernel"
+guest_run debug suite-debug --debug --test --timeout 2400
+# KUnit: the ring's suite runs each time rust_sample loads; count the first.
+kunit=$(grep -a -o -E '# rust_sample_ring: pass:[0-9]+ fail:[0-9]+' "$logs/suite-debug.log" | head -n1 || true)
+if [[ -n $kunit ]]; then
+	kp=$(sed -E 's/.*pass:([0-9]+).*/\1/' <<<"$kunit")
+	kf=$(sed -E 's/.*fail:([0-9]+).*/\1/' <<<"$kunit")
+	passed=$((passed + kp))
+	failed=$((failed + kf))
+	echo "[debug] kunit rust_sample_ring: $kp passed, $kf failed"
+else
+	fail "kunit: no KUnit results for rust_sample_ring in the debug kernel's log"
+fi
+
+fuzz_seconds=${FUZZ_SECONDS:-60}
+say "the random tester on the debug kernel (${fuzz_seconds}s)"
+guest_run fuzz fuzz-debug --debug --timeout $((fuzz_seconds * 2 + 300)) \
+	--exec "sample-tests fuzz --seconds $fuzz_seconds"
+
+# Skipped cases (fault injection on the release kernel) are not passes.
+if ((skipped > 0)); then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 ((failed == 0))

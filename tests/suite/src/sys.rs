@@ -109,13 +109,20 @@ pub struct Edge {
 }
 
 impl Edge {
+    /// One mapped page before the unmapped one.
     pub fn new() -> Edge {
+        Edge::with_mapped(1)
+    }
+
+    /// At least `bytes` mapped bytes before the unmapped page.
+    pub fn with_mapped(bytes: usize) -> Edge {
         // SAFETY: plain syscalls; the result is checked.
         unsafe {
-            let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+            let pagesize = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+            let page = bytes.max(1).div_ceil(pagesize) * pagesize;
             let base = libc::mmap(
                 std::ptr::null_mut(),
-                2 * page,
+                page + pagesize,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
                 -1,
@@ -123,7 +130,7 @@ impl Edge {
             );
             assert!(base != libc::MAP_FAILED, "mmap failed");
             let base = base as *mut u8;
-            assert_eq!(libc::munmap(base.add(page).cast(), page), 0);
+            assert_eq!(libc::munmap(base.add(page).cast(), pagesize), 0);
             Edge { base, page }
         }
     }

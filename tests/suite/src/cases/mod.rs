@@ -3,6 +3,7 @@
 mod basic;
 mod blocking;
 mod faults;
+mod hardening;
 mod ioctl;
 mod module;
 mod stress;
@@ -29,6 +30,7 @@ pub fn all() -> Vec<Case> {
     all.extend(faults::cases());
     all.extend(stress::cases());
     all.extend(module::cases());
+    all.extend(hardening::cases());
     all
 }
 

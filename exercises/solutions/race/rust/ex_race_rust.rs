@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Exercise `race`, the Rust half: `/dev/ex_race_rust` keeps the length of
+//! every `write()`, and `read()` reports `entries=N bytes=M`, like
+//! `ex_race_c.c`. Writers run concurrently, so the list lives inside its
+//! lock: the only way to reach it is to take the lock.
+
+use kernel::{
+    fs::{File, Kiocb},
+    iov::{IovIterDest, IovIterSource},
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    prelude::*,
+    str::CString,
+};
+
+module! {
+    type: ExRaceModule,
+    name: "ex_race_rust",
+    authors: ["The rust-kmod-sample authors"],
+    description: "Workshop exercise: a data race that Rust refuses to compile",
+    license: "GPL",
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: `ExRaceModule::init` initialises the lock before its first use.
+    /// The length of every write, oldest first (C: `static LIST_HEAD(entries)`
+    /// and the `lock` that protects it, in one).
+    unsafe(uninit) static ENTRIES: Mutex<KVec<usize>> = KVec::new();
+}
+
+struct RaceFile;
+
+#[vtable]
+impl MiscDevice for RaceFile {
+    type Ptr = KBox<RaceFile>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<RaceFile>> {
+        Ok(KBox::new(RaceFile, GFP_KERNEL)?)
+    }
+
+    fn write_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        let len = iov.len();
+        ENTRIES.lock().push(len, GFP_KERNEL)?;
+        iov.advance(len);
+        Ok(len)
+    }
+
+    fn read_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        let entries = ENTRIES.lock();
+        let (n, bytes) = (entries.len(), entries.iter().sum::<usize>());
+        drop(entries);
+        let text = CString::try_from_fmt(fmt!("entries={n} bytes={bytes}\n"))?;
+        iov.simple_read_from_buffer(kiocb.ki_pos_mut(), text.to_bytes())
+    }
+}
+
+#[pin_data]
+struct ExRaceModule {
+    #[pin]
+    _misc: MiscDeviceRegistration<RaceFile>,
+    // Dropped after `_misc`: no file can write any more.
+    _entries: FreeEntries,
+}
+
+/// Frees the entries when the module unloads.
+struct FreeEntries;
+
+impl Drop for FreeEntries {
+    fn drop(&mut self) {
+        drop(core::mem::take(&mut *ENTRIES.lock()));
+    }
+}
+
+impl kernel::InPlaceModule for ExRaceModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // SAFETY: Called once, from module init, before anything uses the
+        // lock: the misc device that leads to `read`/`write` is registered
+        // below.
+        unsafe { ENTRIES.init() };
+        try_pin_init!(Self {
+            _entries: FreeEntries,
+            _misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                name: c"ex_race_rust",
+            }),
+        })
+    }
+}

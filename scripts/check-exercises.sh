@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make check-exercises`: for every workshop exercise, its solution must PASS
+# (and build without a warning) and its starting point must FAIL (not
+# compiling counts as failing). One `ok`/`not ok` line per check, then
+# "N passed, N failed"; exit 0 only if every check passed.
+#
+#   scripts/check-exercises.sh [NAME...]     (default: every exercise)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+if (($#)); then
+	names=("$@")
+else
+	mapfile -t names < <("$TOP/scripts/exercise.sh" --list)
+fi
+
+logs=$BUILD_DIR/exercises/logs
+mkdir -p "$logs"
+passed=0 failed=0
+ok() {
+	passed=$((passed + 1))
+	echo "ok $1"
+}
+not_ok() {
+	failed=$((failed + 1))
+	echo "not ok $1${2:+: $2}"
+}
+
+for name in "${names[@]}"; do
+	say "exercise $name"
+	log=$logs/$name-solution.log
+	status=0
+	"$TOP/scripts/exercise.sh" "$name" --solution >"$log" 2>&1 || status=$?
+	if ((status == 0)); then
+		ok "$name: the solution passes"
+	else
+		not_ok "$name: the solution does not pass" "exit $status, see $log"
+	fi
+	build_log=$BUILD_DIR/exercises/$name/solution/build.log
+	if [[ -f $build_log ]] && ! grep -q -E '^(warning|error)|: warning:' "$build_log"; then
+		ok "$name: the solution builds without warnings (CLIPPY=1)"
+	else
+		not_ok "$name: the solution builds with warnings" "see $build_log"
+	fi
+
+	log=$logs/$name-start.log
+	status=0
+	"$TOP/scripts/exercise.sh" "$name" >"$log" 2>&1 || status=$?
+	if ((status != 0)) && grep -q "^exercise $name (start): FAIL" "$log"; then
+		why=fails
+		grep -q 'does not compile' "$log" && why='fails (does not compile)'
+		ok "$name: the starting point $why"
+	else
+		not_ok "$name: the starting point does not fail" "exit $status, see $log"
+	fi
+done
+
+echo "$passed passed, $failed failed"
+((failed == 0))

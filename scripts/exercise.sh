@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Builds one workshop exercise and checks it in the VM.
+#
+#   scripts/exercise.sh NAME [--solution]    (make exercise N=NAME [SOLUTION=1])
+#   scripts/exercise.sh --list
+#
+# The module(s) are built from exercises/NAME, the starting point that you
+# edit, or with --solution from exercises/NAME with exercises/solutions/NAME
+# laid over it. The copy is built in build/exercises/NAME/{start,solution}
+# against the kernel that exercises/NAME/exercise.conf names (release unless
+# it says KERNEL=debug). Then the VM boots without the sample modules, with
+# the exercise's .ko files, its check.sh and its check helper (check-helper.c,
+# built static on the host) in /root, and runs `sh /root/check.sh`, which
+# prints PASS or FAIL with a hint. Exit status 0 means PASS.
+#
+# An exercise directory holds either one Kbuild module (a Kbuild file at its
+# top) or several, one per subdirectory with a Kbuild file (e.g. c/ and
+# rust/). A module that does not compile is a FAIL; the others are still
+# checked, so that you see every problem at once.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+usage() {
+	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+exercises=$TOP/exercises
+list() {
+	local d
+	for d in "$exercises"/*/; do
+		d=${d%/}
+		[[ -f $d/check.sh ]] && basename "$d"
+	done
+}
+
+name='' solution=0
+while (($#)); do
+	case $1 in
+	--solution) solution=1 ;;
+	--list)
+		list
+		exit 0
+		;;
+	-h | --help) usage 0 ;;
+	-*)
+		echo "exercise.sh: unknown option '$1'" >&2
+		usage 2 >&2
+		;;
+	*)
+		[[ -z $name ]] || die "one exercise at a time ('$name' and '$1')"
+		name=$1
+		;;
+	esac
+	shift
+done
+if [[ -z $name ]]; then
+	echo "usage: scripts/exercise.sh NAME [--solution]; the exercises:" >&2
+	list | sed 's/^/  /' >&2
+	exit 2
+fi
+dir=$exercises/$name
+if [[ $name == solutions || $name == */* || ! -f $dir/check.sh ]]; then
+	echo "exercise.sh: no exercise '$name'; the exercises are:" >&2
+	list | sed 's/^/  /' >&2
+	exit 2
+fi
+
+kernel=release
+if [[ -f $dir/exercise.conf ]]; then
+	kernel=$(sed -n 's/^KERNEL=//p' "$dir/exercise.conf")
+	kernel=${kernel:-release}
+fi
+kdir=$BUILD_DIR/$kernel/kdir
+[[ -d $kdir ]] || die "no $kernel kernel yet: run 'make' first"
+
+what=start
+((solution)) && what=solution
+stage=$BUILD_DIR/exercises/$name/$what
+rm -rf "$stage"
+mkdir -p "$stage"
+cp -r "$dir/." "$stage/src"
+if ((solution)); then
+	[[ -d $exercises/solutions/$name ]] || die "no solution for '$name' in exercises/solutions/$name"
+	cp -r "$exercises/solutions/$name/." "$stage/src/"
+fi
+
+# --- Build. -----------------------------------------------------------------
+say "building exercise '$name' ($what) against the $kernel kernel"
+module_dirs=()
+if [[ -f $stage/src/Kbuild ]]; then
+	module_dirs=("$stage/src")
+else
+	for d in "$stage"/src/*/; do
+		[[ -f $d/Kbuild ]] && module_dirs+=("${d%/}")
+	done
+fi
+((${#module_dirs[@]})) || die "exercise '$name' has no Kbuild file"
+
+adds=()
+build_failed=0
+: >"$stage/build.log"
+for m in "${module_dirs[@]}"; do
+	rel=${m#"$stage/src"}
+	rel=exercises/$name${rel}
+	log=$stage/build-$(basename "$m").log
+	# CLIPPY=1: clippy checks the Rust code as it compiles, as for the sample.
+	if make -C "$kdir" M="$m" LLVM="$LLVM" CLIPPY=1 >"$log" 2>&1; then
+		for ko in "$m"/*.ko; do
+			[[ -f $ko ]] && adds+=(--add "$ko:/root/$(basename "$ko")")
+		done
+		if grep -q -E '^(warning|error)|: warning:' "$log"; then
+			echo "$rel: built, with warnings:"
+			grep -E -A6 '^(warning|error)|: warning:' "$log" | sed "s|$stage/src|exercises/$name|g"
+		fi
+	else
+		build_failed=1
+		echo "$rel: does not compile:"
+		grep -v -E '^make(\[[0-9]+\])?: ' "$log" | sed "s|$stage/src|exercises/$name|g" | head -n 60
+	fi
+	cat "$log" >>"$stage/build.log"
+done
+
+if [[ -f $stage/src/check-helper.c ]]; then
+	cc -static -O2 -Wall -Werror -o "$stage/check-helper" "$stage/src/check-helper.c"
+	adds+=(--add "$stage/check-helper:/root/check-helper")
+fi
+adds+=(--add "$stage/src/check.sh:/root/check.sh")
+
+# --- Check in the VM. -------------------------------------------------------
+args=(--no-load --timeout 600)
+[[ $kernel == debug ]] && args+=(--debug)
+say "checking exercise '$name' ($what) in the VM ($kernel kernel)"
+status=0
+"$TOP/scripts/run-qemu.sh" "${args[@]}" "${adds[@]}" --exec 'sh /root/check.sh' \
+	>"$stage/vm.log" 2>&1 || status=$?
+tr -d '\r' <"$stage/vm.log" >"$stage/vm.txt"
+# What the check printed, with the kernel's lines in between, and the runner's
+# verdict if it found a kernel report.
+sed -n '/^== check /,/^SAMPLE-EXIT-STATUS/p' "$stage/vm.txt" | grep -v '^SAMPLE-EXIT-STATUS'
+sed -n '/^run-qemu:/,$p' "$stage/vm.txt"
+echo "(full VM log: ${stage#"$TOP/"}/vm.txt)"
+
+if ((build_failed == 0 && status == 0)) && grep -q '^PASS' "$stage/vm.txt"; then
+	echo "exercise $name ($what): PASS"
+	exit 0
+fi
+if ((build_failed)); then
+	echo "exercise $name ($what): FAIL (it does not compile, see above)"
+else
+	echo "exercise $name ($what): FAIL"
+fi
+exit 1

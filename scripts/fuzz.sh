@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make fuzz`: the model-based random tester (tests/suite/src/fuzz.rs) on the
+# debug kernel, against both drivers, for DURATION seconds in all (default
+# 120). SEED=N replays a single-process run that failed.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+duration=${DURATION:-120}
+[[ $duration =~ ^[0-9]+$ ]] || die "DURATION must be whole seconds, not '$duration'"
+args="--seconds $duration"
+if [[ -n ${SEED:-} ]]; then
+	args+=" --seed $SEED"
+fi
+# Allow for boot, a slow debug kernel and the final kmemleak scan.
+exec "$TOP/scripts/run-qemu.sh" --debug --timeout $((duration * 2 + 300)) \
+	--exec "sample-tests fuzz $args"

@@ -1,0 +1,341 @@
+//! Hardening: allocation failure, unload races, long load/unload runs and
+//! bounded memory. The allocation-failure cases need the debug kernel's
+//! fault injection (failslab, fail_page_alloc) and are skipped elsewhere.
+
+use super::cases;
+use crate::dev::{set_capacity, stats};
+use crate::sys::*;
+use crate::{ensure, expect_eq, expect_errno, ok, Case, Dev, Outcome, SKIP};
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+pub fn cases() -> Vec<Case> {
+    cases![
+        rmmod_is_refused_while_a_reader_is_blocked,
+        rmmod_is_refused_while_a_writer_is_blocked,
+        two_hundred_load_use_unload_cycles,
+        memory_stays_bounded_under_opens_resizes_and_ioctl_storms,
+        failed_resize_allocation_is_enomem_and_changes_nothing,
+        module_load_under_allocation_failure_fails_cleanly,
+    ]
+}
+
+/// Starts a child that opens the device and blocks in `call`; returns its
+/// pid once it is asleep in the driver.
+fn blocked_child(dev: &Dev, fill_first: bool, call: fn(&Fd)) -> Result<i32, String> {
+    let path = dev.path.clone();
+    let pid = spawn_child_after(Duration::ZERO, move || {
+        let Ok(fd) = open(&path, O_RDWR) else {
+            return 10;
+        };
+        if fill_first {
+            let _ = set_capacity(&fd, 4);
+            let _ = fd.write(b"full");
+        }
+        call(&fd);
+        0
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let mut status = 0;
+    // SAFETY: plain waitpid on our child.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    ensure!(r == 0, "the child did not block (status {status})");
+    Ok(pid)
+}
+
+fn rmmod_refused_then_allowed(dev: &Dev, pid: i32) -> Outcome {
+    match dev.rmmod() {
+        Ok(()) => return Err("rmmod succeeded while a call was blocked in the driver".into()),
+        Err(msg) => ensure!(
+            msg.contains("temporarily unavailable"),
+            "rmmod said '{msg}', expected EAGAIN"
+        ),
+    }
+    // SAFETY: kill our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    expect_eq!(wait_pid(pid), 128 + libc::SIGKILL);
+    dev.rmmod()
+        .map_err(|e| format!("rmmod after the kill failed: {e}"))?;
+    ensure!(!Path::new(&dev.path).exists(), "node left after rmmod");
+    Ok(())
+}
+
+fn rmmod_is_refused_while_a_reader_is_blocked(dev: &Dev) -> Outcome {
+    let pid = blocked_child(dev, false, |fd| {
+        let _ = fd.read_vec(10);
+    })?;
+    rmmod_refused_then_allowed(dev, pid)
+}
+
+fn rmmod_is_refused_while_a_writer_is_blocked(dev: &Dev) -> Outcome {
+    let pid = blocked_child(dev, true, |fd| {
+        let _ = fd.write(b"more");
+    })?;
+    rmmod_refused_then_allowed(dev, pid)
+}
+
+fn two_hundred_load_use_unload_cycles(dev: &Dev) -> Outcome {
+    for cycle in 0..200 {
+        dev.rmmod()
+            .map_err(|e| format!("cycle {cycle}: rmmod failed: {e}"))?;
+        let capacity = format!("capacity={}", 1 + cycle * 5000);
+        dev.insmod(&[&capacity])
+            .map_err(|e| format!("cycle {cycle}: insmod failed: {e}"))?;
+        let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
+        ok!(fd.write(b"cycle data"));
+        ok!(stats(&fd));
+        ok!(set_capacity(&fd, 64));
+        ok!(fd.read_vec(4));
+    }
+    Ok(())
+}
+
+/// (Slab, VmallocUsed) from /proc/meminfo, in KiB.
+fn kernel_memory() -> (i64, i64) {
+    let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1)
+    };
+    (field("Slab:"), field("VmallocUsed:"))
+}
+
+fn report(dev: &Dev, what: &str, before: (i64, i64), after: (i64, i64)) -> (i64, i64) {
+    let delta = (after.0 - before.0, after.1 - before.1);
+    println!(
+        "# {} memory {what}: slab {:+} KiB, vmalloc {:+} KiB",
+        dev.name, delta.0, delta.1
+    );
+    delta
+}
+
+fn memory_stays_bounded_under_opens_resizes_and_ioctl_storms(dev: &Dev) -> Outcome {
+    // 10,000 open files: the driver allocates nothing per open; the kernel's
+    // own struct file (a few hundred bytes) is all that grows.
+    let limit = libc::rlimit {
+        rlim_cur: 10_100,
+        rlim_max: 10_100,
+    };
+    // SAFETY: plain setrlimit (we are root in the guest).
+    ensure!(
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == 0,
+        "setrlimit failed"
+    );
+    let base = kernel_memory();
+    let mut files = Vec::with_capacity(10_000);
+    for i in 0..10_000 {
+        let flags = [O_RDONLY, O_WRONLY, O_RDWR][i % 3] | O_NONBLOCK;
+        files.push(ok!(dev.open(flags)));
+    }
+    let (slab, vmalloc) = report(dev, "with 10000 files open", base, kernel_memory());
+    // About 1 KiB per struct file on the debug kernel (KASAN redzones); a
+    // driver that allocated even a page per open would need 40 MiB.
+    ensure!(
+        slab + vmalloc < 20_000,
+        "10,000 opens grew kernel memory by {} KiB",
+        slab + vmalloc
+    );
+    let s = dev.stats();
+    // 3334 read-only, 3333 write-only and 3333 read-write files.
+    expect_eq!((s.readers, s.writers), (6667, 6666));
+    drop(files);
+
+    // The largest capacity costs its size once, and is given back.
+    let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
+    let before = kernel_memory();
+    ok!(set_capacity(&fd, 1 << 20));
+    let (slab, vmalloc) = report(dev, "at capacity 1 MiB", before, kernel_memory());
+    ensure!(
+        slab + vmalloc <= 1024 + 128,
+        "1 MiB of capacity cost {} KiB",
+        slab + vmalloc
+    );
+    ok!(set_capacity(&fd, 4096));
+    let (slab, vmalloc) = report(dev, "back at 4 KiB", before, kernel_memory());
+    ensure!(
+        slab + vmalloc <= 128,
+        "shrinking left {} KiB allocated",
+        slab + vmalloc
+    );
+
+    // An ioctl storm allocates nothing that stays.
+    let before = kernel_memory();
+    let mut state = 7u32;
+    for i in 0..30_000u32 {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        match i % 4 {
+            0 => drop(stats(&fd)),
+            1 => drop(fd.ioctl(crate::abi::SAMPLE_IOC_CLEAR, 0)),
+            2 => drop(set_capacity(&fd, 1 + (state >> 8) % 65536)),
+            _ => drop(fd.ioctl(0xE1FF, 0)),
+        }
+    }
+    ok!(set_capacity(&fd, 4096));
+    let (slab, vmalloc) = report(dev, "after 30000 ioctls", before, kernel_memory());
+    ensure!(
+        slab + vmalloc <= 256,
+        "the ioctl storm left {} KiB allocated",
+        slab + vmalloc
+    );
+    Ok(())
+}
+
+/// Fault injection for this process only: every slab and page allocation
+/// fails while /proc/self/make-it-fail is 1 (quietly: verbose 0).
+fn arm_fault_injection() -> Result<std::fs::File, String> {
+    let root = Path::new("/sys/kernel/debug");
+    if !root.join("failslab").exists() || !root.join("fail_page_alloc").exists() {
+        return Err(format!("{SKIP}no fault injection in this kernel"));
+    }
+    let settings: &[(&str, &str)] = &[
+        ("failslab/probability", "100"),
+        ("failslab/interval", "1"),
+        ("failslab/times", "-1"),
+        ("failslab/space", "0"),
+        ("failslab/verbose", "0"),
+        ("failslab/task-filter", "Y"),
+        ("failslab/ignore-gfp-wait", "N"),
+        ("fail_page_alloc/probability", "100"),
+        ("fail_page_alloc/interval", "1"),
+        ("fail_page_alloc/times", "-1"),
+        ("fail_page_alloc/space", "0"),
+        ("fail_page_alloc/verbose", "0"),
+        ("fail_page_alloc/task-filter", "Y"),
+        ("fail_page_alloc/ignore-gfp-wait", "N"),
+        ("fail_page_alloc/ignore-gfp-highmem", "N"),
+        ("fail_page_alloc/min-order", "0"),
+    ];
+    for (file, value) in settings {
+        std::fs::write(root.join(file), value).map_err(|e| format!("{file}: {e}"))?;
+    }
+    // Opened now: once failures are on, an open() itself could fail.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/make-it-fail")
+        .map_err(|e| format!("make-it-fail: {e}"))
+}
+
+fn set_space(space: u64) {
+    for attr in ["failslab", "fail_page_alloc"] {
+        let _ = std::fs::write(format!("/sys/kernel/debug/{attr}/space"), space.to_string());
+    }
+}
+
+fn failed_resize_allocation_is_enomem_and_changes_nothing(dev: &Dev) -> Outcome {
+    let mut make_it_fail = arm_fault_injection()?;
+    let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
+    ok!(fd.write(b"precious"));
+    let before = ok!(stats(&fd));
+    // One page or less (kmalloc), 64 KiB and 1 MiB (kmalloc, then vmalloc).
+    for capacity in [2000u32, 65536, 1 << 20] {
+        let _ = make_it_fail.write_all(b"1");
+        let result = set_capacity(&fd, capacity);
+        let _ = make_it_fail.write_all(b"0");
+        expect_errno!(result, libc::ENOMEM);
+        expect_eq!(ok!(stats(&fd)), before);
+    }
+    // Without injected failures the same call works, contents intact.
+    ok!(set_capacity(&fd, 65536));
+    expect_eq!(ok!(fd.read_vec(100)), b"precious".to_vec());
+    Ok(())
+}
+
+/// `finit_module(2)` from this process, so that only the module load runs
+/// under fault injection (an exec of insmod would fail first).
+fn finit_module(ko: &str, params: &str) -> Result<(), Errno> {
+    let file = std::fs::File::open(ko).map_err(|e| e.raw_os_error().unwrap_or(0))?;
+    let params = std::ffi::CString::new(params).unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid fd and C string.
+    let r = unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
+fn loaded(name: &str) -> bool {
+    std::fs::read_to_string("/proc/modules")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(name))
+}
+
+fn module_load_under_allocation_failure_fails_cleanly(dev: &Dev) -> Outcome {
+    let mut make_it_fail = arm_fault_injection()?;
+    dev.rmmod().map_err(|e| format!("rmmod failed: {e}"))?;
+    let ko = format!("/lib/modules/{}.ko", dev.name);
+    // The mm reports each refused allocation with a stack dump; keep those
+    // off the console (the runner would take them for a bug) and check the
+    // log ourselves afterwards.
+    let log_before = crate::dev::dmesg();
+    // SAFETY: klogctl(8 = SYSLOG_ACTION_CONSOLE_LEVEL, NULL, 1).
+    unsafe { libc::klogctl(8, std::ptr::null_mut(), 1) };
+    // Let the load consume `space` bytes/pages, then fail everything: each
+    // budget fails a later step of the load, up to our own init.
+    let mut failures = 0;
+    let mut outcome = Ok(());
+    let mut space = 0u64;
+    while space < 1 << 26 {
+        set_space(space);
+        let _ = make_it_fail.write_all(b"1");
+        let result = finit_module(&ko, "capacity=1048576");
+        let _ = make_it_fail.write_all(b"0");
+        match result {
+            Ok(()) => break,
+            Err(e) => {
+                failures += 1;
+                if Path::new(&dev.path).exists() || loaded(dev.name) {
+                    outcome = Err(format!(
+                        "a load that failed with {} left {} behind (space {space})",
+                        errno_name(e),
+                        if loaded(dev.name) {
+                            "the module"
+                        } else {
+                            "the node"
+                        }
+                    ));
+                    break;
+                }
+            }
+        }
+        space = if space == 0 { 1 } else { space * 2 };
+    }
+    set_space(0);
+    // SAFETY: console level back to 7 (everything but debug).
+    unsafe { libc::klogctl(8, std::ptr::null_mut(), 7) };
+    outcome?;
+    println!(
+        "# {}: {failures} loads failed cleanly before one succeeded",
+        dev.name
+    );
+    ensure!(
+        failures > 0,
+        "no load failed: fault injection had no effect"
+    );
+    ensure!(
+        loaded(dev.name),
+        "the module never loaded (space reached {space})"
+    );
+    let log = crate::dev::dmesg();
+    let new = log.get(log_before.len()..).unwrap_or(&log);
+    for bad in [
+        "BUG:",
+        "WARNING:",
+        "KASAN",
+        "UBSAN",
+        "Oops",
+        "circular locking",
+    ] {
+        ensure!(
+            !new.contains(bad),
+            "the kernel log shows '{bad}' during the loads"
+        );
+    }
+    Ok(())
+}
