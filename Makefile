@@ -66,6 +66,32 @@ endif
 distclean: clean
 	rm -rf "$${SAMPLE_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/rust-kmod-sample}"
 
+# Workshop exercises (exercises/README.md): N=name, SOLUTION=1 for its solution.
+.PHONY: exercise check-exercises
+exercise:
+	@$(scripts)/exercise.sh $(N) $(if $(SOLUTION),--solution)
+
+check-exercises:
+	@$(scripts)/check-exercises.sh
+
+# Style and static checks (no VM), and the automatic fixes.
+.PHONY: lint fmt
+lint:
+	@$(scripts)/lint.sh
+
+fmt:
+	@$(scripts)/fmt.sh
+
+# Editor support: rust-project.json for rust-analyzer.
+.PHONY: rust-analyzer
+rust-analyzer:
+	@$(scripts)/rust-analyzer.sh
+
+# gdb on a VM started with ./scripts/run-qemu.sh --gdb (GDB_KERNEL=debug).
+.PHONY: gdb
+gdb:
+	@$(scripts)/gdb.sh $(GDB_KERNEL)
+
 help:
 	@sed -n 's/^##//p' $(CURDIR)/Makefile
 
@@ -78,6 +104,12 @@ help:
 ##   make run            rebuild the modules and initramfs only, then boot into a shell
 ##   make clean          remove build/ (this clone's output)
 ##   make distclean      also remove the cached kernel source and kernels
+##   make exercise N=x   build workshop exercise x and check it in the VM (SOLUTION=1: its solution)
+##   make check-exercises  every exercise: the solution passes, the starting point fails
+##   make lint           rustfmt, clippy (suite, modules, exercises), checkpatch, shellcheck; no VM
+##   make fmt            reformat the Rust code (rustfmt with the kernel's config, cargo fmt)
+##   make rust-analyzer  write rust-project.json for rust-analyzer
+##   make gdb            attach gdb to ./scripts/run-qemu.sh --gdb (GDB_KERNEL=debug for --debug)
 ##   make help           this text
 ##
 ## Variables:
@@ -87,6 +119,8 @@ help:
 ##   VARIANTS="release"  which kernels to build (default "release debug")
 ##   NO_INSTALL=1        report missing tools instead of installing them
 ##   SAMPLE_CACHE_DIR    where kernels are cached (default ~/.cache/rust-kmod-sample)
+##   N=name SOLUTION=1   the exercise for 'make exercise' (see exercises/README.md)
+##   GDB_KERNEL=debug    the kernel whose symbols 'make gdb' loads (default release)
 ##
 ## The VM:
 ##   ./scripts/run-qemu.sh --help

@@ -128,8 +128,12 @@ fn run_case(case: &Case, dev: &Dev) -> Outcome {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
-        // SAFETY: close the read end in the child.
-        unsafe { libc::close(fds[0]) };
+        // SAFETY: close the read end in the child, and lead a process group
+        // of our own, so that the parent can end every process we start.
+        unsafe {
+            libc::close(fds[0]);
+            libc::setpgid(0, 0);
+        }
         let code = match (case.run)(dev) {
             Ok(()) => 0,
             Err(reason) => {
@@ -153,12 +157,16 @@ fn run_case(case: &Case, dev: &Dev) -> Outcome {
         }
         if start.elapsed() > CASE_TIMEOUT {
             // SAFETY: kill our own child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
             sys::wait_pid(pid);
+            end_process_group(pid);
             return Err(format!("timed out after {}s", CASE_TIMEOUT.as_secs()));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+    // Processes the case started and left behind (blocked in the driver,
+    // say) would keep the module pinned for every later case: end them.
+    end_process_group(pid);
     let mut reason = String::new();
     let mut pipe = std::fs::File::from(unsafe_fd(fds[0]));
     let _ = pipe.read_to_string(&mut reason);
@@ -177,6 +185,39 @@ fn run_case(case: &Case, dev: &Dev) -> Outcome {
     } else {
         Err(reason)
     }
+}
+
+/// Kills every process left in the case's group, and waits until they have
+/// exited (and so closed their files).
+fn end_process_group(pgid: i32) {
+    // SAFETY: signalling our own descendants.
+    if unsafe { libc::kill(-pgid, libc::SIGKILL) } != 0 {
+        return; // Nobody left.
+    }
+    for _ in 0..300 {
+        if !group_has_live_members(pgid) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether a process of group `pgid` is still running (not a zombie).
+fn group_has_live_members(pgid: i32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|entry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // "pid (comm) state ppid pgrp ...": fields after the last ')'.
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z"
+    })
 }
 
 fn unsafe_fd(fd: i32) -> std::os::fd::OwnedFd {

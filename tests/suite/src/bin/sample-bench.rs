@@ -152,9 +152,21 @@ impl Target {
     }
 }
 
+/// This process's context switches so far, voluntary and not.
+fn context_switches() -> u64 {
+    // SAFETY: `usage` is a valid rusage to write to.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        (usage.ru_nvcsw + usage.ru_nivcsw) as u64
+    }
+}
+
 /// One streaming sample: a writer child streams `chunk`-byte writes, this
-/// process reads `chunk`-byte reads for `time` after a warm-up. Returns MiB/s.
-fn throughput(target: Target, chunk: usize, time: Duration) -> Result<f64, String> {
+/// process reads `chunk`-byte reads for `time` after a warm-up. Returns MiB/s
+/// and how many bytes the reader got per context switch it made (how well
+/// the wakeups batch: a reader that sleeps after every chunk gets one chunk).
+fn throughput(target: Target, chunk: usize, time: Duration) -> Result<(f64, f64), String> {
     let control = target.path().map(ctl).transpose()?;
     let (reader, writer) = match target.path() {
         // Both ends are opened before the fork, so the reader never sees a
@@ -198,6 +210,7 @@ fn throughput(target: Target, chunk: usize, time: Duration) -> Result<f64, Strin
             }
         }
         let start = Instant::now();
+        let switches = context_switches();
         let (mut bytes, mut reads) = (0u64, 0u64);
         loop {
             let n = reader.read(&mut buf);
@@ -209,7 +222,9 @@ fn throughput(target: Target, chunk: usize, time: Duration) -> Result<f64, Strin
             if reads % check == 0 {
                 let elapsed = start.elapsed();
                 if elapsed >= time {
-                    return Ok(bytes as f64 / elapsed.as_secs_f64() / (1024.0 * 1024.0));
+                    let mib_s = bytes as f64 / elapsed.as_secs_f64() / (1024.0 * 1024.0);
+                    let switches = (context_switches() - switches).max(1);
+                    return Ok((mib_s, bytes as f64 / switches as f64));
                 }
             }
         }
@@ -510,6 +525,7 @@ fn run(opts: &Options) -> Result<String, String> {
 
     // samples[benchmark][target][repetition]
     let mut tput = vec![vec![Vec::new(); TARGETS.len()]; CHUNKS.len()];
+    let mut batch = vec![vec![Vec::new(); TARGETS.len()]; CHUNKS.len()];
     let mut rtt = vec![Vec::new(); TARGETS.len()];
     let mut calls = vec![Vec::new(); CALLS.len()];
     for rep in 0..opts.reps {
@@ -521,7 +537,9 @@ fn run(opts: &Options) -> Result<String, String> {
         );
         for (c, &chunk) in CHUNKS.iter().enumerate() {
             for (t, &target) in TARGETS.iter().enumerate() {
-                tput[c][t].push(throughput(target, chunk, opts.sample)?);
+                let (mib_s, bytes_per_switch) = throughput(target, chunk, opts.sample)?;
+                tput[c][t].push(mib_s);
+                batch[c][t].push(bytes_per_switch);
             }
         }
         for (t, &target) in TARGETS.iter().enumerate() {
@@ -570,6 +588,18 @@ fn run(opts: &Options) -> Result<String, String> {
         for (t, target) in TARGETS.iter().enumerate() {
             let sep = if t + 1 < TARGETS.len() { "," } else { "" };
             let s = series("MiB/s", &tput[c][t]);
+            let _ = writeln!(w, "      \"{}\": {s}{sep}", target.name());
+        }
+        let sep = if c + 1 < CHUNKS.len() { "," } else { "" };
+        let _ = writeln!(w, "    }}{sep}");
+    }
+    let _ = writeln!(w, "  }},");
+    let _ = writeln!(w, "  \"reader_bytes_per_switch\": {{");
+    for (c, chunk) in CHUNKS.iter().enumerate() {
+        let _ = writeln!(w, "    \"{chunk}\": {{");
+        for (t, target) in TARGETS.iter().enumerate() {
+            let sep = if t + 1 < TARGETS.len() { "," } else { "" };
+            let s = series("bytes read per reader context switch", &batch[c][t]);
             let _ = writeln!(w, "      \"{}\": {s}{sep}", target.name());
         }
         let sep = if c + 1 < CHUNKS.len() { "," } else { "" };
