@@ -2,6 +2,7 @@
 # Builds one workshop exercise and checks it in the VM.
 #
 #   scripts/exercise.sh NAME [--solution]    (make exercise N=NAME [SOLUTION=1])
+#   scripts/exercise.sh NAME [--solution] --build-only   build, no VM
 #   scripts/exercise.sh --list
 #
 # The module(s) are built from exercises/NAME, the starting point that you
@@ -35,10 +36,11 @@ list() {
 	done
 }
 
-name='' solution=0
+name='' solution=0 build_only=0
 while (($#)); do
 	case $1 in
 	--solution) solution=1 ;;
+	--build-only) build_only=1 ;;
 	--list)
 		list
 		exit 0
@@ -121,6 +123,12 @@ for m in "${module_dirs[@]}"; do
 	fi
 	cat "$log" >>"$stage/build.log"
 done
+
+if ((build_only)); then
+	((build_failed == 0)) || exit 1
+	echo "exercise $name ($what): built"
+	exit 0
+fi
 
 if [[ -f $stage/src/check-helper.c ]]; then
 	cc -static -O2 -Wall -Werror -o "$stage/check-helper" "$stage/src/check-helper.c"

@@ -80,7 +80,8 @@ int main(void)
 		fail(msg, "u64::checked_add, and EOVERFLOW when it returns None");
 	}
 	if (get(fd) != 42)
-		fail("a failed EX_IOC_ADD changed the counter", "change the counter only on success");
+		fail("a failed EX_IOC_ADD changed the counter",
+		     "change the counter only on success");
 
 	other = open("/dev/ex_ioctl", O_RDONLY);
 	if (other < 0 || get(other) != 0)

@@ -61,7 +61,8 @@ int main(void)
 	r = timed(fd, 0, buf, sizeof(buf), &err);
 	if (r >= 0 || err != EAGAIN) {
 		if (err == EINTR)
-			fail("read() of an empty mailbox with O_NONBLOCK slept (interrupted after 2 s)",
+			fail("read() of an empty mailbox with O_NONBLOCK slept\n"
+			     "(interrupted after 2 s)",
 			     "in read_iter's wait loop, return EAGAIN instead of sleeping\n"
 			     "      when the file has O_NONBLOCK");
 		fail("read() of an empty mailbox with O_NONBLOCK did not fail with EAGAIN",
@@ -71,11 +72,13 @@ int main(void)
 	memset(buf, 'x', sizeof(buf));
 	r = timed(fd, 1, buf, 100, &err);
 	if (r != 64)
-		fail("write() of 100 bytes to an empty mailbox did not return 64", "do not change the copy");
+		fail("write() of 100 bytes to an empty mailbox did not return 64",
+		     "do not change the copy");
 	r = timed(fd, 1, buf, 1, &err);
 	if (r >= 0 || err != EAGAIN) {
 		if (err == EINTR)
-			fail("write() to a full mailbox with O_NONBLOCK slept (interrupted after 2 s)",
+			fail("write() to a full mailbox with O_NONBLOCK slept\n"
+			     "(interrupted after 2 s)",
 			     "in write_iter's wait loop, return EAGAIN instead of sleeping\n"
 			     "      when the file has O_NONBLOCK");
 		fail("write() to a full mailbox with O_NONBLOCK did not fail with EAGAIN",

@@ -77,7 +77,17 @@ mod tests {
 
     #[test]
     fn malformed() {
-        for s in [&b""[..], b"k", b"-1", b" 1", b"1 ", b"1x", b"1kk", b"1k1", b"0x10"] {
+        for s in [
+            &b""[..],
+            b"k",
+            b"-1",
+            b" 1",
+            b"1 ",
+            b"1x",
+            b"1kk",
+            b"1k1",
+            b"0x10",
+        ] {
             assert_eq!(parse_size(s), Err(EINVAL));
         }
     }

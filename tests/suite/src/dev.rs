@@ -92,6 +92,15 @@ pub fn set_capacity(fd: &Fd, capacity: u32) -> Result<(), Errno> {
     .map(|_| ())
 }
 
+/// Empties the kernel's log buffer, so that `dmesg()` then returns only what
+/// comes after. (The debug kernel logs so much that the buffer wraps: a
+/// before/after comparison of its text is not reliable.) The console, which
+/// run-qemu.sh watches, keeps everything.
+pub fn clear_log() {
+    // SAFETY: klogctl(SYSLOG_ACTION_CLEAR = 5) takes no buffer.
+    unsafe { libc::klogctl(5, std::ptr::null_mut(), 0) };
+}
+
 /// The kernel log, as `dmesg` prints it.
 pub fn dmesg() -> String {
     let out = Command::new("dmesg").output().expect("dmesg");

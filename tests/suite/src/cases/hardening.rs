@@ -91,31 +91,65 @@ fn two_hundred_load_use_unload_cycles(dev: &Dev) -> Outcome {
     Ok(())
 }
 
-/// (Slab, VmallocUsed) from /proc/meminfo, in KiB.
-fn kernel_memory() -> (i64, i64) {
+/// Kernel memory in use, from /proc/meminfo, in KiB: MemTotal - MemFree
+/// (which also counts large kmalloc and page allocations), and the Slab and
+/// VmallocUsed parts of it. The guest has no disk, so the page cache is still.
+#[derive(Clone, Copy)]
+struct Usage {
+    used: i64,
+    slab: i64,
+    vmalloc: i64,
+}
+
+fn kernel_memory() -> Usage {
     let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let field = |name: &str| {
+    let field = |name: &str| -> i64 {
         info.lines()
             .find(|l| l.starts_with(name))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
-            .unwrap_or(-1)
+            .unwrap_or(0)
     };
-    (field("Slab:"), field("VmallocUsed:"))
+    Usage {
+        used: field("MemTotal:") - field("MemFree:"),
+        slab: field("Slab:"),
+        vmalloc: field("VmallocUsed:"),
+    }
 }
 
-fn report(dev: &Dev, what: &str, before: (i64, i64), after: (i64, i64)) -> (i64, i64) {
-    let delta = (after.0 - before.0, after.1 - before.1);
+/// Prints the change from `before` and returns the change in `used`.
+fn report(dev: &Dev, what: &str, before: Usage) -> i64 {
+    let now = kernel_memory();
     println!(
-        "# {} memory {what}: slab {:+} KiB, vmalloc {:+} KiB",
-        dev.name, delta.0, delta.1
+        "# {} memory {what}: used {:+} KiB (slab {:+}, vmalloc {:+})",
+        dev.name,
+        now.used - before.used,
+        now.slab - before.slab,
+        now.vmalloc - before.vmalloc
     );
-    delta
+    now.used - before.used
 }
 
+fn ioctl_storm(fd: &Fd, seed: u32) {
+    let mut state = seed;
+    for i in 0..30_000u32 {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        match i % 4 {
+            0 => drop(stats(fd)),
+            1 => drop(fd.ioctl(crate::abi::SAMPLE_IOC_CLEAR, 0)),
+            2 => drop(set_capacity(fd, 1 + (state >> 8) % 65536)),
+            _ => drop(fd.ioctl(0xE1FF, 0)),
+        }
+    }
+}
+
+/// The limits are loose on purpose: the allocators cache freed memory, and
+/// on the debug kernel KASAN holds freed objects in a quarantine, so
+/// figures move by a few hundred KiB either way. What the case catches is
+/// memory that grows with the number of calls or files.
 fn memory_stays_bounded_under_opens_resizes_and_ioctl_storms(dev: &Dev) -> Outcome {
     // 10,000 open files: the driver allocates nothing per open; the kernel's
-    // own struct file (a few hundred bytes) is all that grows.
+    // own struct file (a few hundred bytes, more with KASAN) is what grows.
     let limit = libc::rlimit {
         rlim_cur: 10_100,
         rlim_max: 10_100,
@@ -131,55 +165,39 @@ fn memory_stays_bounded_under_opens_resizes_and_ioctl_storms(dev: &Dev) -> Outco
         let flags = [O_RDONLY, O_WRONLY, O_RDWR][i % 3] | O_NONBLOCK;
         files.push(ok!(dev.open(flags)));
     }
-    let (slab, vmalloc) = report(dev, "with 10000 files open", base, kernel_memory());
-    // About 1 KiB per struct file on the debug kernel (KASAN redzones); a
-    // driver that allocated even a page per open would need 40 MiB.
+    let grew = report(dev, "with 10000 files open", base);
+    // A driver that allocated a page per open would need 40 MiB.
     ensure!(
-        slab + vmalloc < 20_000,
-        "10,000 opens grew kernel memory by {} KiB",
-        slab + vmalloc
+        grew < 20_000,
+        "10,000 opens grew kernel memory by {grew} KiB"
     );
     let s = dev.stats();
     // 3334 read-only, 3333 write-only and 3333 read-write files.
     expect_eq!((s.readers, s.writers), (6667, 6666));
     drop(files);
 
-    // The largest capacity costs its size once, and is given back.
+    // The largest capacity costs about its size, once, and is given back.
     let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
     let before = kernel_memory();
     ok!(set_capacity(&fd, 1 << 20));
-    let (slab, vmalloc) = report(dev, "at capacity 1 MiB", before, kernel_memory());
-    ensure!(
-        slab + vmalloc <= 1024 + 128,
-        "1 MiB of capacity cost {} KiB",
-        slab + vmalloc
-    );
+    let grew = report(dev, "at capacity 1 MiB", before);
+    ensure!(grew <= 1024 + 2048, "1 MiB of capacity cost {grew} KiB");
     ok!(set_capacity(&fd, 4096));
-    let (slab, vmalloc) = report(dev, "back at 4 KiB", before, kernel_memory());
-    ensure!(
-        slab + vmalloc <= 128,
-        "shrinking left {} KiB allocated",
-        slab + vmalloc
-    );
+    let grew = report(dev, "back at 4 KiB", before);
+    ensure!(grew <= 2048, "shrinking back left {grew} KiB in use");
 
-    // An ioctl storm allocates nothing that stays.
+    // Two ioctl storms: the second must not need more than the first.
     let before = kernel_memory();
-    let mut state = 7u32;
-    for i in 0..30_000u32 {
-        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        match i % 4 {
-            0 => drop(stats(&fd)),
-            1 => drop(fd.ioctl(crate::abi::SAMPLE_IOC_CLEAR, 0)),
-            2 => drop(set_capacity(&fd, 1 + (state >> 8) % 65536)),
-            _ => drop(fd.ioctl(0xE1FF, 0)),
-        }
-    }
+    ioctl_storm(&fd, 7);
     ok!(set_capacity(&fd, 4096));
-    let (slab, vmalloc) = report(dev, "after 30000 ioctls", before, kernel_memory());
+    report(dev, "after 30000 ioctls", before);
+    let middle = kernel_memory();
+    ioctl_storm(&fd, 8);
+    ok!(set_capacity(&fd, 4096));
+    let grew = report(dev, "after 30000 more ioctls", middle);
     ensure!(
-        slab + vmalloc <= 256,
-        "the ioctl storm left {} KiB allocated",
-        slab + vmalloc
+        grew <= 1024,
+        "the second ioctl storm left {grew} KiB more in use"
     );
     Ok(())
 }
@@ -273,7 +291,7 @@ fn module_load_under_allocation_failure_fails_cleanly(dev: &Dev) -> Outcome {
     // The mm reports each refused allocation with a stack dump; keep those
     // off the console (the runner would take them for a bug) and check the
     // log ourselves afterwards.
-    let log_before = crate::dev::dmesg();
+    crate::dev::clear_log();
     // SAFETY: klogctl(8 = SYSLOG_ACTION_CONSOLE_LEVEL, NULL, 1).
     unsafe { libc::klogctl(8, std::ptr::null_mut(), 1) };
     // Let the load consume `space` bytes/pages, then fail everything: each
@@ -322,8 +340,7 @@ fn module_load_under_allocation_failure_fails_cleanly(dev: &Dev) -> Outcome {
         loaded(dev.name),
         "the module never loaded (space reached {space})"
     );
-    let log = crate::dev::dmesg();
-    let new = log.get(log_before.len()..).unwrap_or(&log);
+    let new = crate::dev::dmesg();
     for bad in [
         "BUG:",
         "WARNING:",

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `make lint`: every style and static check, without a VM. One `ok`/`not ok`
+# line per check (a failing check's output follows it), then
+# "N passed, N failed"; exit 0 only if every check passed.
+#
+#   rustfmt      rust_sample.rs, src/*.rs and the exercises' .rs files, with
+#                the kernel source's .rustfmt.toml (as `make rustfmtcheck`)
+#   suite        tests/suite: `cargo fmt --check`, `cargo clippy -D warnings`
+#   clippy       the two modules built with CLIPPY=1: no warning at all
+#   exercises    every exercise's solution built with CLIPPY=1: no warning
+#   checkpatch   the kernel's scripts/checkpatch.pl --strict on the C files
+#   shell        ShellCheck on scripts/*.sh, .ci/run, qemu/init and
+#                exercises/*/check.sh
+#
+# scripts/fmt.sh fixes what can be fixed automatically (the formatting).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$TOP"
+
+ksrc=$("$TOP/scripts/fetch-kernel-source.sh")
+kdir=$BUILD_DIR/release/kdir
+[[ -d $kdir ]] || die "no release kernel yet: run 'make' first"
+logs=$BUILD_DIR/lint
+mkdir -p "$logs"
+
+passed=0 failed=0
+# check NAME CMD...: runs CMD quietly; on failure shows its output.
+check() {
+	local name=$1 status=0
+	shift
+	"$@" >"$logs/$name.log" 2>&1 || status=$?
+	if ((status == 0)); then
+		passed=$((passed + 1))
+		echo "ok $name"
+	else
+		failed=$((failed + 1))
+		echo "not ok $name (exit $status)"
+		sed 's/^/    /' "$logs/$name.log" | head -n 80
+	fi
+}
+
+mapfile -t rust_files < <(ls rust_sample.rs src/*.rs; find exercises -name '*.rs' | sort)
+mapfile -t c_files < <(ls src/*.c src/*.h tests/runner/warn_module/*.c; find exercises -name '*.c' | sort)
+mapfile -t shell_files < <(ls scripts/*.sh .ci/run qemu/init exercises/*/check.sh)
+
+check rustfmt rustfmt --check --color never --edition 2021 --config-path "$ksrc/.rustfmt.toml" "${rust_files[@]}"
+
+suite=(--manifest-path tests/suite/Cargo.toml)
+check suite-fmt cargo fmt "${suite[@]}" --check
+check suite-clippy cargo clippy --quiet --locked "${suite[@]}" --target-dir "$BUILD_DIR/cargo" \
+	--all-targets -- -D warnings
+
+# The modules, exactly as build.sh builds them but into their own directory.
+modules_clippy() {
+	mkdir -p "$logs/modules"
+	make -C "$kdir" M="$TOP" MO="$logs/modules" LLVM="$LLVM" CLIPPY=1
+}
+check modules-clippy modules_clippy
+# A clean build log, besides the exit status.
+if grep -q -E '^(warning|error)|: warning:' "$logs/modules-clippy.log"; then
+	failed=$((failed + 1))
+	echo "not ok modules-clippy-warnings"
+	grep -E -A8 '^(warning|error)|: warning:' "$logs/modules-clippy.log" | sed 's/^/    /'
+else
+	passed=$((passed + 1))
+	echo "ok modules-clippy-warnings"
+fi
+
+# Every solution, built with CLIPPY=1 by exercise.sh, must print no warning.
+exercises_clippy() {
+	local name status=0
+	for name in $("$TOP/scripts/exercise.sh" --list); do
+		"$TOP/scripts/exercise.sh" "$name" --solution --build-only || status=1
+		if grep -q -E '^(warning|error)|: warning:' "$BUILD_DIR/exercises/$name/solution/build.log"; then
+			echo "exercises/solutions/$name: warnings (above)"
+			status=1
+		fi
+	done
+	return "$status"
+}
+check exercises-clippy exercises_clippy
+
+check checkpatch "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet -f "${c_files[@]}"
+check shellcheck shellcheck -x "${shell_files[@]}"
+
+echo "$passed passed, $failed failed"
+((failed == 0))
