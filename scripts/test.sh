@@ -2,7 +2,8 @@
 # `make test`: every check, ending with one line "N passed, N failed".
 #
 #   1. host: the C header and the Rust ABI agree; the runner itself works
-#      (exit status, panic, WARNING, timeout);
+#      (exit status, panic, WARNING, timeout); lint (scripts/lint.sh); every
+#      exercise's solution passes and its starting point fails;
 #   2. the guest suite on the release kernel;
 #   3. the guest suite on the debug kernel (KASAN, lockdep, kmemleak, UBSAN),
 #      with the ring buffer's KUnit tests, which run when rust_sample loads;
@@ -82,6 +83,30 @@ if ((status == 124)) && grep -q 'did not finish within 15s' "$logs/runner-timeou
 else
 	fail "runner: --timeout did not work (exit $status)"
 fi
+
+# host_run LABEL SCRIPT: a host-side script that prints ok/not ok lines and
+# "N passed, N failed"; its counts join the totals.
+host_run() {
+	local label=$1 script=$2 status=0 summary p f
+	"$script" >"$logs/$label.log" 2>&1 || status=$?
+	grep -a -E '^(ok|not ok) ' "$logs/$label.log" | sed "s/^/[$label] /" || true
+	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$logs/$label.log" | tail -n1 || true)
+	if [[ -n $summary ]]; then
+		read -r p _ f _ <<<"$summary"
+		passed=$((passed + p))
+		failed=$((failed + f))
+	fi
+	if ((status != 0)) && [[ -z $summary || $f == 0 ]]; then
+		tail -n 20 "$logs/$label.log" | sed "s/^/[$label] /"
+		fail "$label: $script failed (exit $status; log: $logs/$label.log)"
+	fi
+	return 0
+}
+
+say "lint: rustfmt, clippy, checkpatch, shellcheck"
+host_run lint "$TOP/scripts/lint.sh"
+say "exercises: every solution passes, every starting point fails"
+host_run exercises "$TOP/scripts/check-exercises.sh"
 
 # --- 2 to 4. In the guest. -------------------------------------------------
 # guest_run LABEL LOGNAME RUNNER-ARGS...: runs the VM and adds the guest's
