@@ -151,7 +151,7 @@ cat >"$out/host.json" <<EOF
            "note": "run_init_s: guest printk time of 'Run /init as init process'; vm_wall_s: the whole run-qemu.sh call, boot and benchmark"},
   "make": {"cached_s": $cached_s, "cached_stages_s": {$stages_json},
            "cold_kernels": {$cold_json},
-           "cold_source": "cold kernel build times from the cache entries' timestamps (build.log created to .complete touched)"},
+           "cold_source": "from the kernel cache entries' timestamps: build.log created to .complete touched"},
   "modules": {
     "rust_sample": {"ko": "build/release/rust_sample.ko", "size": $(size_json "$rust_ko"),
                     "sources": ["rust_sample.rs", "src/ring.rs"],

@@ -85,6 +85,24 @@ def table(doc):
         f"{r['rust_over_pipe_throughput']:.3f} | {r['c_over_pipe_throughput']:.3f} |"
     )
     add("")
+    if "switches_per_mib" in g:
+        add(
+            "| context switches per MiB streamed (medians) | reader sleeps | writer sleeps "
+            "| reader preempted | writer preempted |"
+        )
+        add("|---|---:|---:|---:|---:|")
+        for c in CHUNKS:
+            for x in TARGETS:
+                sw = g["switches_per_mib"][c][x]
+                add(
+                    f"| {CHUNK_LABEL[c]}, {x} | "
+                    + " | ".join(
+                        fmt(sw[k]["median"], 0)
+                        for k in ("reader_sleeps", "writer_sleeps", "reader_preempted", "writer_preempted")
+                    )
+                    + " |"
+                )
+        add("")
     add("| latency (ns per operation) | rust_sample | c_sample | pipe | getppid | Rust/C |")
     add("|---|---:|---:|---:|---:|---:|")
     rt, io = g["roundtrip_ns"], g["ioctl_ns"]

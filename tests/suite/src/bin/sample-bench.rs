@@ -5,7 +5,9 @@
 //! `SAMPLE_IOC_SET_CAPACITY`, the pipe by default):
 //!
 //! - streaming throughput, one writer process and one reader process, both
-//!   using the same chunk size (64 B, 4 KiB, 64 KiB);
+//!   using the same chunk size (64 B, 4 KiB, 64 KiB), with both processes'
+//!   context switches per MiB (sleeps and preemptions: how well the
+//!   wakeups batch);
 //! - round-trip latency: write 1 byte, read it back, on one descriptor
 //!   (the pipe: its two ends), in ns per write+read pair;
 //! - ioctl latency: `SAMPLE_IOC_GET_STATS` on each device, `FIONREAD` on the
@@ -152,21 +154,36 @@ impl Target {
     }
 }
 
-/// This process's context switches so far, voluntary and not.
-fn context_switches() -> u64 {
-    // SAFETY: `usage` is a valid rusage to write to.
-    unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        (usage.ru_nvcsw + usage.ru_nivcsw) as u64
-    }
+/// Context switches of a process so far: (voluntary, involuntary), from
+/// `/proc/PID/status`. A voluntary one is a sleep (an empty or full queue),
+/// an involuntary one a preemption.
+fn context_switches(pid: i32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        field("voluntary_ctxt_switches:"),
+        field("nonvoluntary_ctxt_switches:"),
+    )
+}
+
+/// What one streaming sample measured.
+struct Stream {
+    mib_s: f64,
+    /// Context switches per MiB moved: reader sleeps, reader preemptions,
+    /// writer sleeps, writer preemptions.
+    switches_per_mib: [f64; 4],
 }
 
 /// One streaming sample: a writer child streams `chunk`-byte writes, this
-/// process reads `chunk`-byte reads for `time` after a warm-up. Returns MiB/s
-/// and how many bytes the reader got per context switch it made (how well
-/// the wakeups batch: a reader that sleeps after every chunk gets one chunk).
-fn throughput(target: Target, chunk: usize, time: Duration) -> Result<(f64, f64), String> {
+/// process reads `chunk`-byte reads for `time` after a warm-up. Also counts
+/// both processes' context switches: how well the wakeups batch.
+fn throughput(target: Target, chunk: usize, time: Duration) -> Result<Stream, String> {
     let control = target.path().map(ctl).transpose()?;
     let (reader, writer) = match target.path() {
         // Both ends are opened before the fork, so the reader never sees a
@@ -210,7 +227,9 @@ fn throughput(target: Target, chunk: usize, time: Duration) -> Result<(f64, f64)
             }
         }
         let start = Instant::now();
-        let switches = context_switches();
+        // SAFETY: getpid has no arguments and cannot fail.
+        let me = unsafe { libc::getpid() };
+        let before = [context_switches(me), context_switches(pid)];
         let (mut bytes, mut reads) = (0u64, 0u64);
         loop {
             let n = reader.read(&mut buf);
@@ -222,9 +241,18 @@ fn throughput(target: Target, chunk: usize, time: Duration) -> Result<(f64, f64)
             if reads % check == 0 {
                 let elapsed = start.elapsed();
                 if elapsed >= time {
-                    let mib_s = bytes as f64 / elapsed.as_secs_f64() / (1024.0 * 1024.0);
-                    let switches = (context_switches() - switches).max(1);
-                    return Ok((mib_s, bytes as f64 / switches as f64));
+                    let after = [context_switches(me), context_switches(pid)];
+                    let mib = bytes as f64 / (1024.0 * 1024.0);
+                    let per_mib = |a: u64, b: u64| a.saturating_sub(b) as f64 / mib;
+                    return Ok(Stream {
+                        mib_s: mib / elapsed.as_secs_f64(),
+                        switches_per_mib: [
+                            per_mib(after[0].0, before[0].0),
+                            per_mib(after[0].1, before[0].1),
+                            per_mib(after[1].0, before[1].0),
+                            per_mib(after[1].1, before[1].1),
+                        ],
+                    });
                 }
             }
         }
@@ -525,7 +553,8 @@ fn run(opts: &Options) -> Result<String, String> {
 
     // samples[benchmark][target][repetition]
     let mut tput = vec![vec![Vec::new(); TARGETS.len()]; CHUNKS.len()];
-    let mut batch = vec![vec![Vec::new(); TARGETS.len()]; CHUNKS.len()];
+    // switches[chunk][target][kind][repetition]
+    let mut switches = vec![vec![vec![Vec::new(); 4]; TARGETS.len()]; CHUNKS.len()];
     let mut rtt = vec![Vec::new(); TARGETS.len()];
     let mut calls = vec![Vec::new(); CALLS.len()];
     for rep in 0..opts.reps {
@@ -537,9 +566,11 @@ fn run(opts: &Options) -> Result<String, String> {
         );
         for (c, &chunk) in CHUNKS.iter().enumerate() {
             for (t, &target) in TARGETS.iter().enumerate() {
-                let (mib_s, bytes_per_switch) = throughput(target, chunk, opts.sample)?;
-                tput[c][t].push(mib_s);
-                batch[c][t].push(bytes_per_switch);
+                let sample = throughput(target, chunk, opts.sample)?;
+                tput[c][t].push(sample.mib_s);
+                for (k, v) in sample.switches_per_mib.into_iter().enumerate() {
+                    switches[c][t][k].push(v);
+                }
             }
         }
         for (t, &target) in TARGETS.iter().enumerate() {
@@ -594,13 +625,31 @@ fn run(opts: &Options) -> Result<String, String> {
         let _ = writeln!(w, "    }}{sep}");
     }
     let _ = writeln!(w, "  }},");
-    let _ = writeln!(w, "  \"reader_bytes_per_switch\": {{");
+    let _ = writeln!(w, "  \"switches_per_mib\": {{");
     for (c, chunk) in CHUNKS.iter().enumerate() {
         let _ = writeln!(w, "    \"{chunk}\": {{");
         for (t, target) in TARGETS.iter().enumerate() {
+            let kinds = [
+                "reader_sleeps",
+                "reader_preempted",
+                "writer_sleeps",
+                "writer_preempted",
+            ];
+            let items: Vec<String> = kinds
+                .iter()
+                .enumerate()
+                .map(|(k, kind)| {
+                    let s = series("context switches per MiB", &switches[c][t][k]);
+                    format!("\"{kind}\": {s}")
+                })
+                .collect();
             let sep = if t + 1 < TARGETS.len() { "," } else { "" };
-            let s = series("bytes read per reader context switch", &batch[c][t]);
-            let _ = writeln!(w, "      \"{}\": {s}{sep}", target.name());
+            let _ = writeln!(
+                w,
+                "      \"{}\": {{{}}}{sep}",
+                target.name(),
+                items.join(", ")
+            );
         }
         let sep = if c + 1 < CHUNKS.len() { "," } else { "" };
         let _ = writeln!(w, "    }}{sep}");

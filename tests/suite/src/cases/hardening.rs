@@ -130,6 +130,13 @@ fn report(dev: &Dev, what: &str, before: Usage) -> i64 {
     now.used - before.used
 }
 
+/// Whether this kernel was built with KASAN (its symbols are in kallsyms).
+fn kasan_is_on() -> bool {
+    std::fs::read_to_string("/proc/kallsyms")
+        .map(|syms| syms.contains(" kasan_report"))
+        .unwrap_or(false)
+}
+
 fn ioctl_storm(fd: &Fd, seed: u32) {
     let mut state = seed;
     for i in 0..30_000u32 {
@@ -195,10 +202,21 @@ fn memory_stays_bounded_under_opens_resizes_and_ioctl_storms(dev: &Dev) -> Outco
     ioctl_storm(&fd, 8);
     ok!(set_capacity(&fd, 4096));
     let grew = report(dev, "after 30000 more ioctls", middle);
-    ensure!(
-        grew <= 1024,
-        "the second ioctl storm left {grew} KiB more in use"
-    );
+    if kasan_is_on() {
+        // KASAN keeps freed objects in a quarantine of up to 1/32 of memory
+        // before they are really freed, so here the figure says nothing
+        // about the driver; the release kernel asserts it, and kmemleak
+        // checks the debug kernel for leaks.
+        println!(
+            "# {}: KASAN's quarantine holds freed memory; not asserted on this kernel",
+            dev.name
+        );
+    } else {
+        ensure!(
+            grew <= 1024,
+            "the second ioctl storm left {grew} KiB more in use"
+        );
+    }
     Ok(())
 }
 
