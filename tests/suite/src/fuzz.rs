@@ -309,7 +309,10 @@ fn one_step(dev: &Dev, ctl: &Fd, m: &mut Model, rng: &mut Rng) -> Result<String,
             } else {
                 f.fd.write_raw(ptr, n)
             };
-            if let (Ok(c), Ok(_)) = (got, want) {
+            if let (Ok(c), Ok(w)) = (got, want) {
+                if c != w {
+                    return check(what, got, want);
+                }
                 let data = match kind {
                     Buffer::Good => mem.good[..c].to_vec(),
                     _ => mem.bytes(kind, c),

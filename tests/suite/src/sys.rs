@@ -102,7 +102,8 @@ impl Fd {
     }
 }
 
-/// Two pages, the second unmapped: `edge()` is the first byte that faults.
+/// Mapped pages followed by an inaccessible one (PROT_NONE): `ptr(0)` is
+/// the first byte that faults.
 pub struct Edge {
     base: *mut u8,
     page: usize,
@@ -130,7 +131,12 @@ impl Edge {
             );
             assert!(base != libc::MAP_FAILED, "mmap failed");
             let base = base as *mut u8;
-            assert_eq!(libc::munmap(base.add(page).cast(), pagesize), 0);
+            // PROT_NONE rather than munmap: a hole could be filled by the
+            // next mmap (a large allocation), and the guard would be gone.
+            assert_eq!(
+                libc::mprotect(base.add(page).cast(), pagesize, libc::PROT_NONE),
+                0
+            );
             Edge { base, page }
         }
     }
@@ -157,8 +163,11 @@ impl Edge {
 
 impl Drop for Edge {
     fn drop(&mut self) {
-        // SAFETY: unmapping what `new` mapped.
-        unsafe { libc::munmap(self.base.cast(), self.page) };
+        // SAFETY: unmapping what `new` mapped, guard page included.
+        unsafe {
+            let pagesize = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+            libc::munmap(self.base.cast(), self.page + pagesize);
+        }
     }
 }
 
