@@ -87,7 +87,7 @@ fmt:
 rust-analyzer:
 	@$(scripts)/rust-analyzer.sh
 
-# gdb on a VM started with ./scripts/run-qemu.sh --gdb (GDB_KERNEL=debug).
+# gdb on a VM started with ./scripts/run-qemu.sh --debug --gdb (GDB_KERNEL=release without --debug).
 .PHONY: gdb
 gdb:
 	@$(scripts)/gdb.sh $(GDB_KERNEL)
@@ -109,7 +109,7 @@ help:
 ##   make lint           rustfmt, clippy (suite, modules, exercises), checkpatch, shellcheck; no VM
 ##   make fmt            reformat the Rust code (rustfmt with the kernel's config, cargo fmt)
 ##   make rust-analyzer  write rust-project.json for rust-analyzer
-##   make gdb            attach gdb to ./scripts/run-qemu.sh --gdb (GDB_KERNEL=debug for --debug)
+##   make gdb            attach gdb to ./scripts/run-qemu.sh --debug --gdb (GDB_KERNEL=release without --debug)
 ##   make help           this text
 ##
 ## Variables:
@@ -120,7 +120,7 @@ help:
 ##   NO_INSTALL=1        report missing tools instead of installing them
 ##   SAMPLE_CACHE_DIR    where kernels are cached (default ~/.cache/rust-kmod-sample)
 ##   N=name SOLUTION=1   the exercise for 'make exercise' (see exercises/README.md)
-##   GDB_KERNEL=debug    the kernel whose symbols 'make gdb' loads (default release)
+##   GDB_KERNEL=release  the kernel whose symbols 'make gdb' loads (default debug)
 ##
 ## The VM:
 ##   ./scripts/run-qemu.sh --help

@@ -218,7 +218,9 @@ impl MiscDevice for SampleDevice {
             return Err(EFAULT);
         }
         queue.bytes_read += copied as u64;
-        // Writers only sleep on a full queue: wake them only if it was.
+        drop(queue);
+        // Writers only sleep on a full queue: wake them only if it was, and
+        // only once unlocked, so that they do not wake up to wait for the lock.
         if was_full {
             device.space_available.notify_all();
         }
@@ -252,7 +254,9 @@ impl MiscDevice for SampleDevice {
             return Err(EFAULT);
         }
         queue.bytes_written += copied as u64;
-        // Readers only sleep on an empty queue: wake them only if it was.
+        drop(queue);
+        // Readers only sleep on an empty queue: wake them only if it was, and
+        // only once unlocked, so that they do not wake up to wait for the lock.
         if was_empty {
             device.data_available.notify_all();
         }

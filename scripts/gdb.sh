@@ -3,22 +3,21 @@
 # (QEMU's gdbstub on localhost:1234, CPUs stopped before the first
 # instruction, KASLR off), with the kernel's vmlinux for symbols.
 #
-#   terminal 1:  ./scripts/run-qemu.sh --gdb            (add --debug for the debug kernel)
-#   terminal 2:  make gdb                               (GDB_KERNEL=debug for the debug kernel)
+#   terminal 1:  ./scripts/run-qemu.sh --debug --gdb
+#   terminal 2:  make gdb                 (GDB_KERNEL=release for a VM without --debug)
 #
 #   scripts/gdb.sh [release|debug] [GDB ARGS...]
 #
-# The kernels are built without debug information (CONFIG_DEBUG_INFO_NONE):
-# gdb has vmlinux's symbol table, so breakpoints on function names,
-# backtraces by symbol, `x/i` disassembly and registers work, but there are
-# no source lines, no types and no local variables, and the kernel's gdb
-# scripts (lx-symbols, lx-dmesg: CONFIG_GDB_SCRIPTS, which needs
-# DEBUG_INFO) are not there. See docs/tools.md, "gdb".
+# The debug kernel has debug information and the kernel's gdb scripts
+# (CONFIG_DEBUG_INFO_DWARF5, CONFIG_GDB_SCRIPTS): gdb runs it to
+# start_kernel, then `lx-symbols` loads the symbols of the sample modules,
+# now and whenever one is loaded, with source lines. The release kernel has
+# only its symbol table (no source lines, no lx-* commands). docs/tools.md.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-variant=release
+variant=debug
 if [[ ${1:-} == release || ${1:-} == debug ]]; then
 	variant=$1
 	shift
@@ -31,6 +30,15 @@ if command -v ss >/dev/null && ! ss -ltn | grep -q ":$port "; then
 	die "nothing listens on localhost:$port: start the VM first with ./scripts/run-qemu.sh --gdb"
 fi
 
+kdir=$BUILD_DIR/$variant/kdir
+if [[ -f $kdir/vmlinux-gdb.py ]]; then
+	say "attaching to localhost:$port: the $variant kernel with debug info; lx-symbols loads the modules' symbols"
+	exec gdb -q -iex "add-auto-load-safe-path $kdir" "$vmlinux" \
+		-ex "target remote localhost:$port" \
+		-ex "hbreak start_kernel" -ex continue -ex "delete" \
+		-ex "lx-symbols $BUILD_DIR/$variant" \
+		"$@"
+fi
 say "attaching to localhost:$port with the $variant kernel's symbols (no debug info: no source lines)"
 exec gdb -q "$vmlinux" \
 	-ex "target remote localhost:$port" \

@@ -189,8 +189,12 @@ set -e
 
 # --- Verdict. ---------------------------------------------------------------
 tr -d '\r' <"$log" >"$tmp/console.txt"
-# The kernel's own bug reports; a line of the test suite never matches these.
-problem_re='Kernel panic|Oops|BUG:|WARNING:|general protection fault|KASAN|UBSAN|kmemleak: [0-9]+ new suspected|unreferenced object|possible recursive locking|circular locking|inconsistent lock state|INFO: task .* blocked|Call Trace:|^\[ *[0-9.]+\] +not ok '
+# The kernel's own bug reports, on kernel lines only (printk.time=1 gives
+# every kernel line a "[    1.234567] " prefix), so that a program's output
+# cannot trip them; KASAN and UBSAN reports start with "BUG:" and "UBSAN:".
+# kmemleak's report is printed by /init (cat), hence unprefixed.
+kernel_line='\[ *[0-9]+\.[0-9]+\] '
+problem_re="${kernel_line}.*(Kernel panic|Oops|BUG:|WARNING:|general protection fault|UBSAN:|kmemleak: [0-9]+ new suspected|possible recursive locking|circular locking|inconsistent lock state|INFO: task .* blocked|Call Trace:)|${kernel_line} *not ok |^unreferenced object 0x"
 problems=$(grep -a -n -E "$problem_re" "$tmp/console.txt" || true)
 status=$(grep -a -o -E '^SAMPLE-EXIT-STATUS: [0-9]+' "$tmp/console.txt" | tail -n1 | cut -d' ' -f2 || true)
 

@@ -244,9 +244,14 @@ static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		goto out_unlock;
 	}
 	dev->bytes_read += ret;
-	/* Writers only sleep on a full queue: wake them only if it was. */
+	mutex_unlock(&dev->lock);
+	/*
+	 * Writers only sleep on a full queue: wake them only if it was, and
+	 * only once unlocked, so that they do not wake up to wait for the lock.
+	 */
 	if (was_full)
 		wake_up_interruptible_all(&dev->space_available);
+	return ret;
 out_unlock:
 	mutex_unlock(&dev->lock);
 	return ret;
@@ -289,9 +294,14 @@ static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto out_unlock;
 	}
 	dev->bytes_written += ret;
-	/* Readers only sleep on an empty queue: wake them only if it was. */
+	mutex_unlock(&dev->lock);
+	/*
+	 * Readers only sleep on an empty queue: wake them only if it was, and
+	 * only once unlocked, so that they do not wake up to wait for the lock.
+	 */
 	if (was_empty)
 		wake_up_interruptible_all(&dev->data_available);
+	return ret;
 out_unlock:
 	mutex_unlock(&dev->lock);
 	return ret;
