@@ -22,11 +22,20 @@ if [[ $what == all ]]; then
 	"$TOP/scripts/install-deps.sh"
 	stage_done deps "$start" "checked"
 
+	# One kernel build at a time on this machine: another clone may be
+	# building the same cache entry (it is then reused, not built twice).
+	mkdir -p "$CACHE_DIR"
+	exec 9>"$CACHE_DIR/.kernel-build.lock"
+	if ! flock -n 9; then
+		say "another 'make' is building a kernel; waiting for it"
+		flock 9
+	fi
 	for variant in "${variants[@]}"; do
 		kdir=$("$TOP/scripts/build-kernel.sh" "$variant")
 		mkdir -p "$BUILD_DIR/$variant"
 		ln -sfn "$kdir" "$BUILD_DIR/$variant/kdir"
 	done
+	exec 9>&-
 fi
 
 for variant in "${variants[@]}"; do

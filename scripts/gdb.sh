@@ -31,10 +31,15 @@ if command -v ss >/dev/null && ! ss -ltn | grep -q ":$port "; then
 fi
 
 kdir=$BUILD_DIR/$variant/kdir
+# The kernel's gdb scripts are made on first use (make scripts_gdb).
+if grep -qx 'CONFIG_GDB_SCRIPTS=y' "$kdir/.config" && [[ ! -e $kdir/vmlinux-gdb.py ]]; then
+	make -C "$kdir" LLVM="$LLVM" scripts_gdb >/dev/null
+fi
 if [[ -f $kdir/vmlinux-gdb.py ]]; then
 	say "attaching to localhost:$port: the $variant kernel with debug info; lx-symbols loads the modules' symbols"
 	exec gdb -q -iex "add-auto-load-safe-path $kdir" "$vmlinux" \
 		-ex "target remote localhost:$port" \
+		-ex "set breakpoint pending on" \
 		-ex "hbreak start_kernel" -ex continue -ex "delete" \
 		-ex "lx-symbols $BUILD_DIR/$variant" \
 		"$@"
