@@ -156,7 +156,10 @@ esac
 # --- Boot. ------------------------------------------------------------------
 log=$tmp/console.log
 append="console=ttyS0 panic=-1 printk.time=1"
-qemu=(qemu-system-x86_64 "${accel_args[@]}" -smp 2 -m 1G
+# Two CPUs as two sockets: without ACPI the kernel finds CPUs in the BIOS's
+# MP table, which lists one CPU per socket.
+smp=sockets=2,cores=1,threads=1
+qemu=(qemu-system-x86_64 "${accel_args[@]}" -smp "$smp" -m 1G
 	-kernel "$bzimage" -initrd "$tmp/initrd" -no-reboot -display none)
 if ((gdb)); then
 	append+=" nokaslr"

@@ -72,19 +72,12 @@ impl Ring {
     /// the first piece that `copy_out` does not take whole. Returns the number
     /// of bytes removed.
     pub(crate) fn pop_with(&mut self, mut copy_out: impl FnMut(&[u8]) -> usize) -> usize {
+        // The queued bytes run from `head` to the end of `buf`, then wrap.
         let first = self.len.min(self.capacity() - self.head);
-        let pieces = [self.head..self.head + first, 0..self.len - first];
-        let mut done = 0;
-        for piece in pieces {
-            if piece.is_empty() {
-                break;
-            }
-            let want = piece.len();
-            let copied = copy_out(&self.buf[piece]).min(want);
-            done += copied;
-            if copied < want {
-                break;
-            }
+        let mut done = copy_out(&self.buf[self.head..self.head + first]).min(first);
+        if done == first && self.len > first {
+            let second = self.len - first;
+            done += copy_out(&self.buf[..second]).min(second);
         }
         self.len -= done;
         // An empty ring starts again at index 0, so that the next pieces are
@@ -102,21 +95,14 @@ impl Ring {
     /// Stops at the first piece that `copy_in` does not fill. Returns the
     /// number of bytes appended.
     pub(crate) fn push_with(&mut self, mut copy_in: impl FnMut(&mut [u8]) -> usize) -> usize {
+        // The free space runs from the tail to the end of `buf`, then wraps.
         let tail = self.wrap(self.head + self.len);
         let free = self.capacity() - self.len;
         let first = free.min(self.capacity() - tail);
-        let pieces = [tail..tail + first, 0..free - first];
-        let mut done = 0;
-        for piece in pieces {
-            if piece.is_empty() {
-                break;
-            }
-            let want = piece.len();
-            let copied = copy_in(&mut self.buf[piece]).min(want);
-            done += copied;
-            if copied < want {
-                break;
-            }
+        let mut done = copy_in(&mut self.buf[tail..tail + first]).min(first);
+        if done == first && free > first {
+            let second = free - first;
+            done += copy_in(&mut self.buf[..second]).min(second);
         }
         self.len += done;
         done
