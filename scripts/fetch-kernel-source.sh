@@ -24,7 +24,7 @@ fi
 
 unpack() { # TARBALL NAME: unpack into $src_root/NAME, atomically.
 	local tarball=$1 name=$2 tmp
-	tmp=$(mktemp -d "$src_root/.unpack.XXXXXX")
+	tmp=$(mktemp -d -p "$src_root")
 	say "unpacking $(basename "$tarball")"
 	tar -xf "$tarball" -C "$tmp"
 	# The tarball holds one top directory; whatever it is called, it becomes NAME.
@@ -95,7 +95,7 @@ deb=${debs[-1]}
 [[ -f $deb ]] || die "could not download linux-source-$KERNEL_VERSION"
 
 # The .deb carries /usr/src/linux-source-X.Y.tar.xz; take it out without dpkg -i.
-ex=$(mktemp -d "$dl/.deb.XXXXXX")
+ex=$(mktemp -d -p "$dl")
 dpkg-deb -x "$deb" "$ex"
 inner=$(find "$ex/usr/src" -maxdepth 1 -name "linux-source-$KERNEL_VERSION.tar.*" | head -n1)
 [[ -f $inner ]] || die "$(basename "$deb") holds no linux-source-$KERNEL_VERSION tarball"
