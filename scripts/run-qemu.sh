@@ -76,7 +76,7 @@ for f in "$bzimage" "$base_cpio" "$modules_cpio"; do
 done
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: run 'make' (it installs qemu-system-x86)"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/run-qemu.XXXXXX")
+tmp=$(mktemp -d -p "${TMPDIR:-/tmp}")
 trap 'rm -rf "$tmp"' EXIT
 
 # --- The per-boot archive: what to run, and the files from --add. ---------
