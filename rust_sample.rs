@@ -196,14 +196,14 @@ impl MiscDevice for SampleDevice {
         if iov.is_empty() {
             return Ok(0);
         }
-        let nonblocking = is_nonblocking(&kiocb);
         let device = kiocb.file();
         let mut queue = device.queue.lock();
         while queue.ring.is_empty() {
             if queue.writers == 0 {
                 return Ok(0); // End of file.
             }
-            if nonblocking {
+            // Looked at only when the call would sleep: off the fast path.
+            if is_nonblocking(&kiocb) {
                 return Err(EAGAIN);
             }
             if device.data_available.wait_interruptible(&mut queue) {
@@ -235,11 +235,11 @@ impl MiscDevice for SampleDevice {
         if iov.is_empty() {
             return Ok(0);
         }
-        let nonblocking = is_nonblocking(&kiocb);
         let device = kiocb.file();
         let mut queue = device.queue.lock();
         while queue.ring.is_full() {
-            if nonblocking {
+            // Looked at only when the call would sleep: off the fast path.
+            if is_nonblocking(&kiocb) {
                 return Err(EAGAIN);
             }
             if device.space_available.wait_interruptible(&mut queue) {

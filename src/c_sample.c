@@ -210,7 +210,6 @@ static int sample_release(struct inode *inode, struct file *file)
 static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct sample_device *dev = iocb->ki_filp->private_data;
-	bool nonblocking = is_nonblocking(iocb);
 	bool was_full;
 	ssize_t ret;
 
@@ -222,7 +221,8 @@ static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			ret = 0; /* End of file. */
 			goto out_unlock;
 		}
-		if (nonblocking) {
+		/* Looked at only when the call would sleep: off the fast path. */
+		if (is_nonblocking(iocb)) {
 			ret = -EAGAIN;
 			goto out_unlock;
 		}
@@ -265,7 +265,6 @@ out_unlock:
 static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct sample_device *dev = iocb->ki_filp->private_data;
-	bool nonblocking = is_nonblocking(iocb);
 	bool was_empty;
 	ssize_t ret;
 
@@ -273,7 +272,8 @@ static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		return 0;
 	mutex_lock(&dev->lock);
 	while (ring_is_full(&dev->ring)) {
-		if (nonblocking) {
+		/* Looked at only when the call would sleep: off the fast path. */
+		if (is_nonblocking(iocb)) {
 			ret = -EAGAIN;
 			goto out_unlock;
 		}
