@@ -141,8 +141,8 @@ impl Access {
     }
 }
 
-/// Whether this read or write must not sleep. `O_NONBLOCK` is read at each
-/// call, because `fcntl(F_SETFL)` may change it while the file is open.
+/// Whether this read or write must not sleep, as the file says right now:
+/// `fcntl(F_SETFL)` may change `O_NONBLOCK` while the file is open.
 fn is_nonblocking(kiocb: &Kiocb<'_, Arc<SampleDevice>>) -> bool {
     // SAFETY: The VFS calls `read_iter`/`write_iter` with a valid kiocb whose
     // `ki_filp` is the file being read or written; that file holds a
