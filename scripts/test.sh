@@ -84,19 +84,30 @@ else
 	fail "runner: --timeout did not work (exit $status)"
 fi
 
+# count_summary LOG: adds the last "N passed, N failed[, N skipped]" line of
+# LOG to the totals and leaves it in $summary (empty if LOG has none). Not
+# for a $(...) subshell: the totals would be lost.
+count_summary() {
+	local p f
+	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n1 | tr -d '\r' || true)
+	[[ -n $summary ]] || return 0
+	read -r p _ f _ <<<"$summary"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [[ $summary =~ ([0-9]+)\ skipped ]]; then
+		skipped=$((skipped + BASH_REMATCH[1]))
+	fi
+}
+
 # host_run LABEL SCRIPT: a host-side script that prints ok/not ok lines and
-# "N passed, N failed"; its counts join the totals.
+# "N passed, N failed"; its counts join the totals. A script that fails
+# without a failed case to show for it counts as one more failure.
 host_run() {
-	local label=$1 script=$2 status=0 summary p f
+	local label=$1 script=$2 status=0 summary
 	"$script" >"$logs/$label.log" 2>&1 || status=$?
 	grep -a -E '^(ok|not ok) ' "$logs/$label.log" | sed "s/^/[$label] /" || true
-	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$logs/$label.log" | tail -n1 || true)
-	if [[ -n $summary ]]; then
-		read -r p _ f _ <<<"$summary"
-		passed=$((passed + p))
-		failed=$((failed + f))
-	fi
-	if ((status != 0)) && [[ -z $summary || $f == 0 ]]; then
+	count_summary "$logs/$label.log"
+	if ((status != 0)) && [[ -z $summary || $summary == *" 0 failed"* ]]; then
 		tail -n 20 "$logs/$label.log" | sed "s/^/[$label] /"
 		fail "$label: $script failed (exit $status; log: $logs/$label.log)"
 	fi
@@ -113,22 +124,14 @@ host_run exercises "$TOP/scripts/check-exercises.sh"
 # "N passed, N failed" to the totals; a VM run that fails for another reason
 # (a kernel report, a crash, a timeout) counts as one more failure.
 guest_run() {
-	local label=$1 name=$2 status=0 summary p f
+	local label=$1 name=$2 status=0 summary=''
 	shift 2
 	run_vm "$name" "$@" || status=$?
 	local log=$logs/$name.log
 	# The guest's own result lines, prefixed with where they ran.
 	grep -a -E '^(ok|not ok) |^# ' "$log" | tr -d '\r' | sed "s/^/[$label] /" || true
-	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 | tr -d '\r' || true)
-	if [[ -n $summary ]]; then
-		read -r p _ f _ <<<"$summary"
-		passed=$((passed + p))
-		failed=$((failed + f))
-		if [[ $summary =~ ([0-9]+)\ skipped ]]; then
-			skipped=$((skipped + BASH_REMATCH[1]))
-		fi
-		echo "[$label] guest: $summary"
-	fi
+	count_summary "$log"
+	[[ -z $summary ]] || echo "[$label] guest: $summary"
 	if ((status != 0)) && { [[ -z $summary ]] || grep -q 'run-qemu:' "$log"; }; then
 		grep -a -A40 'run-qemu:' "$log" | sed "s/^/[$label] /" || true
 		fail "$label: the VM run failed (exit $status; full log: $log)"

@@ -50,23 +50,29 @@ fn capacity_one_works(dev: &Dev) -> Outcome {
     reload(dev, &[])
 }
 
+/// `insmod` with `arg` fails with EINVAL and leaves no device node.
+fn expect_load_refused(dev: &Dev, arg: &str) -> Outcome {
+    match dev.insmod(&[arg]) {
+        Ok(()) => return Err(format!("insmod {arg} succeeded")),
+        Err(msg) => ensure!(
+            msg.contains("Invalid argument"),
+            "insmod {arg}: '{msg}', expected EINVAL"
+        ),
+    }
+    ensure!(
+        !Path::new(&dev.path).exists(),
+        "{} exists after a failed load",
+        dev.path
+    );
+    Ok(())
+}
+
 fn invalid_capacity_is_refused_with_einval_and_a_clear_log_line(dev: &Dev) -> Outcome {
     dev.rmmod().map_err(|e| format!("rmmod failed: {e}"))?;
     for bad in ["0", "1048577", "4294967295"] {
         clear_log();
         let arg = format!("capacity={bad}");
-        match dev.insmod(&[&arg]) {
-            Ok(()) => return Err(format!("insmod {arg} succeeded")),
-            Err(msg) => ensure!(
-                msg.contains("Invalid argument"),
-                "insmod {arg}: '{msg}', expected EINVAL"
-            ),
-        }
-        ensure!(
-            !Path::new(&dev.path).exists(),
-            "{} exists after a failed load",
-            dev.path
-        );
+        expect_load_refused(dev, &arg)?;
         let new_log = dmesg();
         let line = new_log
             .lines()
@@ -89,18 +95,7 @@ fn unparsable_capacity_is_refused(dev: &Dev) -> Outcome {
     dev.rmmod().map_err(|e| format!("rmmod failed: {e}"))?;
     for bad in ["-1", "abc", "4096x"] {
         let arg = format!("capacity={bad}");
-        match dev.insmod(&[&arg]) {
-            Ok(()) => return Err(format!("insmod {arg} succeeded")),
-            Err(msg) => ensure!(
-                msg.contains("Invalid argument"),
-                "insmod {arg}: '{msg}', expected EINVAL"
-            ),
-        }
-        ensure!(
-            !Path::new(&dev.path).exists(),
-            "{} exists after a failed load",
-            dev.path
-        );
+        expect_load_refused(dev, &arg)?;
     }
     Ok(())
 }
