@@ -75,6 +75,9 @@ if ! command -v rustup >/dev/null; then
 	die "rustup not found; install it (https://rustup.rs), then run make again"
 fi
 rust_todo=()
+# The pinned toolchain (scripts/lib.sh); the checks below look inside it.
+rustup toolchain list 2>/dev/null | grep -q "^$RUSTUP_TOOLCHAIN" ||
+	rust_todo+=("rustup toolchain install $RUSTUP_TOOLCHAIN --profile minimal   # the pinned Rust (scripts/lib.sh)")
 rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
 	rust_todo+=("rustup component add rust-src   # the kernel builds Rust's core library from source")
 rustup target list --installed 2>/dev/null | grep -q '^x86_64-unknown-linux-musl$' ||

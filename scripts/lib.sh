@@ -24,7 +24,15 @@ if [[ -d $HOME/.cargo/bin && :$PATH: != *:$HOME/.cargo/bin:* ]]; then
 	PATH=$HOME/.cargo/bin:$PATH
 fi
 
-export KERNEL_VERSION CACHE_DIR BUILD_DIR LLVM
+# The Rust toolchain for the kernels, the modules and the test suite, pinned.
+# rustc 1.85.0 is kernel 7.3's minimum and is built on LLVM 19, the LLVM of
+# Debian 12's clang-19. With rustc and clang on one LLVM the kernel inlines
+# its small C helpers into Rust code (CONFIG_RUST_INLINE_HELPERS in
+# qemu/kernel.config), as C inlines them from its headers. To use another
+# toolchain, set RUSTUP_TOOLCHAIN, and LLVM= to a clang of the same LLVM.
+RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-1.85.0}
+
+export KERNEL_VERSION CACHE_DIR BUILD_DIR LLVM RUSTUP_TOOLCHAIN
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -155,6 +155,12 @@ struct sample_device {
 	u64 bytes_read;
 	u32 readers;
 	u32 writers;
+	/*
+	 * Readers and writers asleep in read_iter and write_iter: a call wakes
+	 * the other side only if someone there is asleep.
+	 */
+	u32 sleeping_readers;
+	u32 sleeping_writers;
 	/* Readers sleep here until there is data or no writer is left. */
 	wait_queue_head_t data_available;
 	/* Writers sleep here until there is room. */
@@ -210,7 +216,8 @@ static int sample_release(struct inode *inode, struct file *file)
 static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct sample_device *dev = iocb->ki_filp->private_data;
-	bool was_full;
+	bool wake_writers;
+	int interrupted;
 	ssize_t ret;
 
 	if (!iov_iter_count(to))
@@ -226,14 +233,28 @@ static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			ret = -EAGAIN;
 			goto out_unlock;
 		}
+		/*
+		 * Counted under the lock, so that a writer knows whether
+		 * anyone needs waking.
+		 */
+		dev->sleeping_readers++;
 		mutex_unlock(&dev->lock);
-		if (wait_event_interruptible_exclusive(dev->data_available,
-						       !ring_is_empty(&dev->ring) ||
-						       dev->writers == 0))
-			return -ERESTARTSYS;
+		interrupted = wait_event_interruptible_exclusive(dev->data_available,
+								 !ring_is_empty(&dev->ring) ||
+								 dev->writers == 0);
 		mutex_lock(&dev->lock);
+		dev->sleeping_readers--;
+		if (interrupted) {
+			ret = -ERESTARTSYS;
+			goto out_unlock;
+		}
 	}
-	was_full = ring_is_full(&dev->ring);
+	/*
+	 * Writers only sleep on a full queue: wake them only if it is full and
+	 * one of them sleeps, and only once unlocked (below), so that they do
+	 * not wake up to wait for the lock.
+	 */
+	wake_writers = ring_is_full(&dev->ring) && dev->sleeping_writers;
 	/*
 	 * Copy straight from the ring into the user's buffer. A fault stops
 	 * the copy; the ring keeps every byte that was not copied.
@@ -245,11 +266,7 @@ static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	}
 	dev->bytes_read += ret;
 	mutex_unlock(&dev->lock);
-	/*
-	 * Writers only sleep on a full queue: wake them only if it was, and
-	 * only once unlocked, so that they do not wake up to wait for the lock.
-	 */
-	if (was_full)
+	if (wake_writers)
 		wake_up_interruptible_all(&dev->space_available);
 	return ret;
 out_unlock:
@@ -265,7 +282,8 @@ out_unlock:
 static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct sample_device *dev = iocb->ki_filp->private_data;
-	bool was_empty;
+	bool wake_readers;
+	int interrupted;
 	ssize_t ret;
 
 	if (!iov_iter_count(from))
@@ -277,13 +295,22 @@ static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			ret = -EAGAIN;
 			goto out_unlock;
 		}
+		dev->sleeping_writers++;
 		mutex_unlock(&dev->lock);
-		if (wait_event_interruptible_exclusive(dev->space_available,
-						       !ring_is_full(&dev->ring)))
-			return -ERESTARTSYS;
+		interrupted = wait_event_interruptible_exclusive(dev->space_available,
+								 !ring_is_full(&dev->ring));
 		mutex_lock(&dev->lock);
+		dev->sleeping_writers--;
+		if (interrupted) {
+			ret = -ERESTARTSYS;
+			goto out_unlock;
+		}
 	}
-	was_empty = ring_is_empty(&dev->ring);
+	/*
+	 * Readers only sleep on an empty queue: wake them only if it is empty
+	 * and one of them sleeps, and only once unlocked (below).
+	 */
+	wake_readers = ring_is_empty(&dev->ring) && dev->sleeping_readers;
 	/*
 	 * Copy straight from the user's buffer into the ring. Holding the
 	 * lock keeps this call's bytes contiguous in the queue.
@@ -295,11 +322,7 @@ static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	}
 	dev->bytes_written += ret;
 	mutex_unlock(&dev->lock);
-	/*
-	 * Readers only sleep on an empty queue: wake them only if it was, and
-	 * only once unlocked, so that they do not wake up to wait for the lock.
-	 */
-	if (was_empty)
+	if (wake_readers)
 		wake_up_interruptible_all(&dev->data_available);
 	return ret;
 out_unlock:

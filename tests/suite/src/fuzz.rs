@@ -455,7 +455,7 @@ const REPORT_WORDS: usize = 2 + 256;
 fn worker(path: &str, id: usize, seed: u64) -> Vec<u64> {
     let mut rng = Rng::new(seed);
     // Noise: SIGUSR1, restarting for even workers. Stop: SIGUSR2, never.
-    catch_signal(libc::SIGUSR1, id.is_multiple_of(2));
+    catch_signal(libc::SIGUSR1, id % 2 == 0);
     // SAFETY: a plain handler that only stores to an atomic.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();

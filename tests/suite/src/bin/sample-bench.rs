@@ -114,6 +114,16 @@ fn clear(ctl: &Fd) -> Result<(), String> {
     Ok(())
 }
 
+/// Empties the device and gives it a newly allocated ring of `CAPACITY`
+/// bytes (`SET_CAPACITY` always allocates), as a new pipe gets new buffers.
+/// Where the ring lands in memory changes the speed of the copies under
+/// emulation by up to a third (TLB and host caches); a fresh ring per sample
+/// spreads that luck over the repetitions instead of fixing it for a run.
+fn fresh_ring(ctl: &Fd) -> Result<(), String> {
+    clear(ctl)?;
+    set_capacity(ctl, CAPACITY)
+}
+
 fn set_capacity(ctl: &Fd, mut capacity: u32) -> Result<(), String> {
     let arg = (&mut capacity as *mut u32).cast();
     if ctl.ioctl(abi::SAMPLE_IOC_SET_CAPACITY, arg) != 0 {
@@ -189,7 +199,7 @@ fn throughput(target: Target, chunk: usize, time: Duration) -> Result<Stream, St
         // Both ends are opened before the fork, so the reader never sees a
         // device without writers (end-of-file).
         Some(path) => {
-            clear(control.as_ref().unwrap())?;
+            fresh_ring(control.as_ref().unwrap())?;
             (open(path, libc::O_RDONLY)?, open(path, libc::O_WRONLY)?)
         }
         None => pipe()?,
@@ -295,7 +305,7 @@ fn roundtrip(target: Target, time: Duration) -> Result<f64, String> {
     // A device: one O_RDWR descriptor. The pipe: its two ends.
     let (first, second) = match target.path() {
         Some(path) => {
-            clear(control.as_ref().unwrap())?;
+            fresh_ring(control.as_ref().unwrap())?;
             (open(path, libc::O_RDWR)?, None)
         }
         None => {
