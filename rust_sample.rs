@@ -91,10 +91,6 @@ struct Queue {
     bytes_read: u64,
     readers: u32,
     writers: u32,
-    /// Readers and writers asleep in `read_iter` and `write_iter`: a call
-    /// wakes the other side only if someone there is asleep.
-    sleeping_readers: u32,
-    sleeping_writers: u32,
 }
 
 /// The device: the queue, its lock, and where sleepers wait.
@@ -120,8 +116,6 @@ impl SampleDevice {
                 bytes_read: 0,
                 readers: 0,
                 writers: 0,
-                sleeping_readers: 0,
-                sleeping_writers: 0,
             }),
             data_available <- new_condvar!(),
             space_available <- new_condvar!(),
@@ -216,19 +210,11 @@ impl MiscDevice for SampleDevice {
             if is_nonblocking(&kiocb) {
                 return Err(EAGAIN);
             }
-            // Counted under the lock, so that a writer knows whether
-            // anyone needs waking.
-            queue.sleeping_readers += 1;
-            let interrupted = device.data_available.wait_interruptible(&mut queue);
-            queue.sleeping_readers -= 1;
-            if interrupted {
+            if device.data_available.wait_interruptible(&mut queue) {
                 return Err(ERESTARTSYS);
             }
         }
-        // Writers only sleep on a full queue: wake them only if it is full
-        // and one of them sleeps, and only once unlocked (below), so that
-        // they do not wake up to wait for the lock.
-        let wake_writers = queue.ring.is_full() && queue.sleeping_writers > 0;
+        let was_full = queue.ring.is_full();
         // Copy straight from the ring into the user's buffer. A fault stops
         // the copy; the ring keeps every byte that was not copied.
         let copied = queue.ring.pop_with(|piece| iov.copy_to_iter(piece));
@@ -237,7 +223,9 @@ impl MiscDevice for SampleDevice {
         }
         queue.bytes_read += copied as u64;
         drop(queue);
-        if wake_writers {
+        // Writers only sleep on a full queue: wake them only if it was, and
+        // only once unlocked, so that they do not wake up to wait for the lock.
+        if was_full {
             device.space_available.notify_all();
         }
         Ok(copied)
@@ -259,16 +247,11 @@ impl MiscDevice for SampleDevice {
             if is_nonblocking(&kiocb) {
                 return Err(EAGAIN);
             }
-            queue.sleeping_writers += 1;
-            let interrupted = device.space_available.wait_interruptible(&mut queue);
-            queue.sleeping_writers -= 1;
-            if interrupted {
+            if device.space_available.wait_interruptible(&mut queue) {
                 return Err(ERESTARTSYS);
             }
         }
-        // Readers only sleep on an empty queue: wake them only if it is
-        // empty and one of them sleeps, and only once unlocked (below).
-        let wake_readers = queue.ring.is_empty() && queue.sleeping_readers > 0;
+        let was_empty = queue.ring.is_empty();
         // Copy straight from the user's buffer into the ring. Holding the
         // lock keeps this call's bytes contiguous in the queue.
         let copied = queue.ring.push_with(|space| iov.copy_from_iter(space));
@@ -277,7 +260,9 @@ impl MiscDevice for SampleDevice {
         }
         queue.bytes_written += copied as u64;
         drop(queue);
-        if wake_readers {
+        // Readers only sleep on an empty queue: wake them only if it was, and
+        // only once unlocked, so that they do not wake up to wait for the lock.
+        if was_empty {
             device.data_available.notify_all();
         }
         Ok(copied)

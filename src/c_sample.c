@@ -155,12 +155,6 @@ struct sample_device {
 	u64 bytes_read;
 	u32 readers;
 	u32 writers;
-	/*
-	 * Readers and writers asleep in read_iter and write_iter: a call wakes
-	 * the other side only if someone there is asleep.
-	 */
-	u32 sleeping_readers;
-	u32 sleeping_writers;
 	/* Readers sleep here until there is data or no writer is left. */
 	wait_queue_head_t data_available;
 	/* Writers sleep here until there is room. */
@@ -216,8 +210,7 @@ static int sample_release(struct inode *inode, struct file *file)
 static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct sample_device *dev = iocb->ki_filp->private_data;
-	bool wake_writers;
-	int interrupted;
+	bool was_full;
 	ssize_t ret;
 
 	if (!iov_iter_count(to))
@@ -233,28 +226,14 @@ static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			ret = -EAGAIN;
 			goto out_unlock;
 		}
-		/*
-		 * Counted under the lock, so that a writer knows whether
-		 * anyone needs waking.
-		 */
-		dev->sleeping_readers++;
 		mutex_unlock(&dev->lock);
-		interrupted = wait_event_interruptible_exclusive(dev->data_available,
-								 !ring_is_empty(&dev->ring) ||
-								 dev->writers == 0);
+		if (wait_event_interruptible_exclusive(dev->data_available,
+						       !ring_is_empty(&dev->ring) ||
+						       dev->writers == 0))
+			return -ERESTARTSYS;
 		mutex_lock(&dev->lock);
-		dev->sleeping_readers--;
-		if (interrupted) {
-			ret = -ERESTARTSYS;
-			goto out_unlock;
-		}
 	}
-	/*
-	 * Writers only sleep on a full queue: wake them only if it is full and
-	 * one of them sleeps, and only once unlocked (below), so that they do
-	 * not wake up to wait for the lock.
-	 */
-	wake_writers = ring_is_full(&dev->ring) && dev->sleeping_writers;
+	was_full = ring_is_full(&dev->ring);
 	/*
 	 * Copy straight from the ring into the user's buffer. A fault stops
 	 * the copy; the ring keeps every byte that was not copied.
@@ -266,7 +245,11 @@ static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	}
 	dev->bytes_read += ret;
 	mutex_unlock(&dev->lock);
-	if (wake_writers)
+	/*
+	 * Writers only sleep on a full queue: wake them only if it was, and
+	 * only once unlocked, so that they do not wake up to wait for the lock.
+	 */
+	if (was_full)
 		wake_up_interruptible_all(&dev->space_available);
 	return ret;
 out_unlock:
@@ -282,8 +265,7 @@ out_unlock:
 static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct sample_device *dev = iocb->ki_filp->private_data;
-	bool wake_readers;
-	int interrupted;
+	bool was_empty;
 	ssize_t ret;
 
 	if (!iov_iter_count(from))
@@ -295,22 +277,13 @@ static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			ret = -EAGAIN;
 			goto out_unlock;
 		}
-		dev->sleeping_writers++;
 		mutex_unlock(&dev->lock);
-		interrupted = wait_event_interruptible_exclusive(dev->space_available,
-								 !ring_is_full(&dev->ring));
+		if (wait_event_interruptible_exclusive(dev->space_available,
+						       !ring_is_full(&dev->ring)))
+			return -ERESTARTSYS;
 		mutex_lock(&dev->lock);
-		dev->sleeping_writers--;
-		if (interrupted) {
-			ret = -ERESTARTSYS;
-			goto out_unlock;
-		}
 	}
-	/*
-	 * Readers only sleep on an empty queue: wake them only if it is empty
-	 * and one of them sleeps, and only once unlocked (below).
-	 */
-	wake_readers = ring_is_empty(&dev->ring) && dev->sleeping_readers;
+	was_empty = ring_is_empty(&dev->ring);
 	/*
 	 * Copy straight from the user's buffer into the ring. Holding the
 	 * lock keeps this call's bytes contiguous in the queue.
@@ -322,7 +295,11 @@ static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	}
 	dev->bytes_written += ret;
 	mutex_unlock(&dev->lock);
-	if (wake_readers)
+	/*
+	 * Readers only sleep on an empty queue: wake them only if it was, and
+	 * only once unlocked, so that they do not wake up to wait for the lock.
+	 */
+	if (was_empty)
 		wake_up_interruptible_all(&dev->data_available);
 	return ret;
 out_unlock:
