@@ -194,12 +194,11 @@ struct Stream {
 /// process reads `chunk`-byte reads for `time` after a warm-up. Also counts
 /// both processes' context switches: how well the wakeups batch.
 fn throughput(target: Target, chunk: usize, time: Duration) -> Result<Stream, String> {
-    let control = target.path().map(ctl).transpose()?;
     let (reader, writer) = match target.path() {
         // Both ends are opened before the fork, so the reader never sees a
         // device without writers (end-of-file).
         Some(path) => {
-            fresh_ring(control.as_ref().unwrap())?;
+            fresh_ring(&ctl(path)?)?;
             (open(path, libc::O_RDONLY)?, open(path, libc::O_WRONLY)?)
         }
         None => pipe()?,
@@ -272,10 +271,6 @@ fn throughput(target: Target, chunk: usize, time: Duration) -> Result<Stream, St
         libc::kill(pid, libc::SIGKILL);
         libc::waitpid(pid, std::ptr::null_mut(), 0);
     }
-    drop(reader);
-    if let Some(control) = &control {
-        clear(control)?;
-    }
     result
 }
 
@@ -301,11 +296,10 @@ fn per_op(time: Duration, mut op: impl FnMut() -> Result<(), String>) -> Result<
 
 /// Round trip: write one byte, read it back. Returns ns per pair.
 fn roundtrip(target: Target, time: Duration) -> Result<f64, String> {
-    let control = target.path().map(ctl).transpose()?;
     // A device: one O_RDWR descriptor. The pipe: its two ends.
     let (first, second) = match target.path() {
         Some(path) => {
-            fresh_ring(control.as_ref().unwrap())?;
+            fresh_ring(&ctl(path)?)?;
             (open(path, libc::O_RDWR)?, None)
         }
         None => {
@@ -315,7 +309,7 @@ fn roundtrip(target: Target, time: Duration) -> Result<f64, String> {
     };
     let (reader, writer) = (&first, second.as_ref().unwrap_or(&first));
     let mut byte = [0x5Au8; 1];
-    let result = per_op(time, || {
+    per_op(time, || {
         if writer.write(&byte) != 1 {
             return Err(fail("write 1 byte"));
         }
@@ -323,12 +317,7 @@ fn roundtrip(target: Target, time: Duration) -> Result<f64, String> {
             return Err(fail("read 1 byte"));
         }
         Ok(())
-    });
-    drop((first, second));
-    if let Some(control) = &control {
-        clear(control)?;
-    }
-    result
+    })
 }
 
 /// The ioctl benchmarks, in the order every repetition runs them.
@@ -548,7 +537,8 @@ fn clock_resolution_ns() -> f64 {
 fn run(opts: &Options) -> Result<String, String> {
     let uptime_at_start = uptime();
     let started = Instant::now();
-    // The devices get a pipe's buffer size; restored afterwards.
+    // Every device sample sets a pipe's buffer size (`fresh_ring`); the
+    // capacities are restored afterwards.
     let mut old_capacity = Vec::new();
     for target in [Target::Rust, Target::C] {
         let control = ctl(target.path().unwrap())?;
@@ -557,8 +547,6 @@ fn run(opts: &Options) -> Result<String, String> {
             return Err(fail("SAMPLE_IOC_GET_STATS"));
         }
         old_capacity.push(abi::SampleStats::from_bytes(&stats).capacity);
-        clear(&control)?;
-        set_capacity(&control, CAPACITY)?;
     }
 
     // samples[benchmark][target][repetition]
