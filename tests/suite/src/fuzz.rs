@@ -463,6 +463,9 @@ fn worker(path: &str, id: usize, seed: u64) -> Vec<u64> {
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(libc::SIGUSR2, &sa, std::ptr::null_mut());
     }
+    // The parent forked us with both blocked (see `multi`): now that the
+    // handlers are in place, let them in, including any already pending.
+    set_signals_blocked(&[libc::SIGUSR1, libc::SIGUSR2], false);
     let mut report = vec![0u64; REPORT_WORDS];
     let mut files: Vec<Fd> = Vec::new();
     let mut seq = 0u64;
@@ -526,6 +529,10 @@ pub fn multi(dev: &Dev, seed: u64, run: Duration) -> Result<u64, String> {
     set_capacity(&ctl, 512).map_err(errno_name)?;
     let base = stats(&ctl).map_err(errno_name)?;
     BASE_GAP.store(base.bytes_written - base.bytes_read, Ordering::SeqCst);
+    // Until a worker has installed its handlers, SIGUSR1 or SIGUSR2 would
+    // kill it (their default action). Fork with both blocked; each worker
+    // unblocks them once its handlers are in place.
+    set_signals_blocked(&[libc::SIGUSR1, libc::SIGUSR2], true);
     let mut workers = Vec::new();
     for id in 0..WORKERS {
         let mut fds = [0; 2];
@@ -550,6 +557,7 @@ pub fn multi(dev: &Dev, seed: u64, run: Duration) -> Result<u64, String> {
         });
         workers.push((pid, rx));
     }
+    set_signals_blocked(&[libc::SIGUSR1, libc::SIGUSR2], false);
     // Signal noise for the whole run.
     let start = Instant::now();
     let mut rng = Rng::new(seed ^ 0xABCD);
@@ -561,7 +569,7 @@ pub fn multi(dev: &Dev, seed: u64, run: Duration) -> Result<u64, String> {
     }
     // Stop everyone; a blocked worker wakes with EINTR and sees the flag.
     let mut reports = Vec::new();
-    for (pid, rx) in &mut workers {
+    for (id, (pid, rx)) in workers.iter_mut().enumerate() {
         // SAFETY: signalling our own child, repeatedly until it exits.
         unsafe { libc::kill(*pid, libc::SIGUSR2) };
         let mut raw = Vec::new();
@@ -581,7 +589,8 @@ pub fn multi(dev: &Dev, seed: u64, run: Duration) -> Result<u64, String> {
         let _ = nudger.join();
         if status != 0 || raw.len() != REPORT_WORDS * 8 {
             return Err(format!(
-                "seed {seed}: worker {pid} failed (status {status})"
+                "seed {seed}: worker {id} (pid {pid}) failed: {}",
+                status_text(status)
             ));
         }
         reports.push(
@@ -733,6 +742,9 @@ fn run_isolated(f: impl FnOnce() -> Result<u64, String>) -> Result<u64, String> 
     } else if let Some(e) = msg.strip_prefix("err ") {
         Err(e.to_string())
     } else {
-        Err(format!("the run died (status {status}) without a report"))
+        Err(format!(
+            "the run died ({}) without a report",
+            status_text(status)
+        ))
     }
 }

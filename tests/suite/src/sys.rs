@@ -195,6 +195,26 @@ pub fn catch_signal(sig: i32, restart: bool) {
     }
 }
 
+/// Blocks or unblocks `sigs` for the calling thread. A child forked while
+/// they are blocked starts with them blocked, so a signal sent before it has
+/// installed its handlers waits instead of killing it.
+pub fn set_signals_blocked(sigs: &[i32], blocked: bool) {
+    // SAFETY: plain sigset manipulation and pthread_sigmask on this thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &sig in sigs {
+            libc::sigaddset(&mut set, sig);
+        }
+        let how = if blocked {
+            libc::SIG_BLOCK
+        } else {
+            libc::SIG_UNBLOCK
+        };
+        assert_eq!(libc::pthread_sigmask(how, &set, std::ptr::null_mut()), 0);
+    }
+}
+
 /// Sends `sig` to this thread's process after `delay` (one-shot timer).
 pub fn signal_after(delay: Duration) {
     // SAFETY: plain setitimer; SIGALRM must be caught by the caller.
@@ -234,6 +254,18 @@ pub fn spawn_child_after(delay: Duration, f: impl FnOnce() -> i32) -> i32 {
         unsafe { libc::_exit(code) };
     }
     pid
+}
+
+/// Says what a `wait_pid` status means: "exit status 1" or
+/// "killed by signal 10 (User defined signal 1)".
+pub fn status_text(status: i32) -> String {
+    if status <= 128 {
+        return format!("exit status {status}");
+    }
+    let sig = status - 128;
+    // SAFETY: strsignal returns a valid C string for any signal number.
+    let name = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) };
+    format!("killed by signal {sig} ({})", name.to_string_lossy())
 }
 
 pub fn wait_pid(pid: i32) -> i32 {
