@@ -6,7 +6,8 @@ use super::cases;
 use crate::dev::{set_capacity, stats};
 use crate::sys::*;
 use crate::{ensure, expect_eq, expect_errno, ok, Case, Dev, Outcome, SKIP};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,6 +25,16 @@ pub fn cases() -> Vec<Case> {
 /// Starts a child that opens the device and blocks in `call`; returns its
 /// pid once it is asleep in the driver.
 fn blocked_child(dev: &Dev, fill_first: bool, call: fn(&Fd)) -> Result<i32, String> {
+    let mut fds = [0; 2];
+    // SAFETY: plain pipe(2).
+    ensure!(unsafe { libc::pipe(fds.as_mut_ptr()) } == 0, "pipe failed");
+    // SAFETY: each end gets exactly one owner.
+    let (mut ready_rx, ready_tx) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
     let path = dev.path.clone();
     let pid = spawn_child_after(Duration::ZERO, move || {
         let Ok(fd) = open(&path, O_RDWR) else {
@@ -33,9 +44,24 @@ fn blocked_child(dev: &Dev, fill_first: bool, call: fn(&Fd)) -> Result<i32, Stri
             let _ = set_capacity(&fd, 4);
             let _ = fd.write(b"full");
         }
+        // Tell the parent we are about to call: a slow fork or open (a
+        // debug kernel under emulation) must not pass for a blocked call.
+        let mut ready_tx = ready_tx;
+        let _ = ready_tx.write_all(b"r");
+        drop(ready_tx);
         call(&fd);
         0
     });
+    // Our copy of the write end went with the closure: if the child dies
+    // before it is ready, this read sees end-of-file.
+    let mut ready = [0u8; 1];
+    let got = ready_rx.read(&mut ready).unwrap_or(0);
+    ensure!(
+        got == 1,
+        "the child died before its call (status {})",
+        wait_pid(pid)
+    );
+    // It is past the pipe; give it time to go to sleep in the driver.
     std::thread::sleep(Duration::from_millis(500));
     let mut status = 0;
     // SAFETY: plain waitpid on our child.
