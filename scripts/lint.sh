@@ -8,6 +8,8 @@
 #   suite        tests/suite: `cargo fmt --check`, `cargo clippy -D warnings`
 #   clippy       the two modules built with CLIPPY=1: no warning at all
 #   exercises    every exercise's solution built with CLIPPY=1: no warning
+#   hot-path     scripts/check-hot-path.sh: what read_iter and write_iter
+#                call, in both built modules (no allocation, one lock)
 #   checkpatch   the kernel's scripts/checkpatch.pl --strict on the C files
 #   shell        ShellCheck on scripts/*.sh, .ci/run, qemu/init and
 #                exercises/*/check.sh
@@ -81,6 +83,7 @@ exercises_clippy() {
 }
 check exercises-clippy exercises_clippy
 
+check hot-path "$TOP/scripts/check-hot-path.sh"
 check checkpatch "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet -f "${c_files[@]}"
 check shellcheck shellcheck -x "${shell_files[@]}"
 

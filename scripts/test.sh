@@ -114,7 +114,7 @@ host_run() {
 	return 0
 }
 
-say "lint: rustfmt, clippy, checkpatch, shellcheck"
+say "lint: rustfmt, clippy, hot path, checkpatch, shellcheck"
 host_run lint "$TOP/scripts/lint.sh"
 say "exercises: every solution passes, every starting point fails"
 host_run exercises "$TOP/scripts/check-exercises.sh"
