@@ -103,9 +103,10 @@ fn show(r: &Ret) -> String {
     }
 }
 
-/// Runs `call`, which the model says must sleep, under a timer signal.
+/// Runs `call`, which the model says must sleep, under a timer signal
+/// (repeating, in case the first one comes before the call sleeps).
 fn interrupted(call: impl FnOnce() -> Ret) -> Ret {
-    signal_after(Duration::from_millis(15));
+    signal_every(Duration::from_millis(15), Duration::from_millis(20));
     let r = call();
     signal_after(Duration::ZERO);
     r

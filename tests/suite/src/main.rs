@@ -120,7 +120,7 @@ macro_rules! ok {
 /// Generous: on a busy host the debug kernel's 200 load/unload cycles (each
 /// running the KUnit suite) take over a minute. A case that hangs is killed
 /// with its whole process group.
-const CASE_TIMEOUT: Duration = Duration::from_secs(300);
+const CASE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Runs one case in a child process and returns its outcome.
 fn run_case(case: &Case, dev: &Dev) -> Outcome {

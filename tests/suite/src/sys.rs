@@ -215,13 +215,25 @@ pub fn set_signals_blocked(sigs: &[i32], blocked: bool) {
     }
 }
 
-/// Sends `sig` to this thread's process after `delay` (one-shot timer).
+/// Sends SIGALRM to this process after `delay` (one-shot timer);
+/// `Duration::ZERO` cancels the timer.
 pub fn signal_after(delay: Duration) {
+    signal_every(delay, Duration::ZERO);
+}
+
+/// Sends SIGALRM to this process after `first`, then every `every`, until
+/// cancelled with `signal_after(Duration::ZERO)`. For a call that must be
+/// interrupted while it sleeps: if a stalled (emulated, busy) machine lets
+/// the first signal arrive before the call has gone to sleep, the next one
+/// still interrupts it, instead of the call sleeping for ever.
+pub fn signal_every(first: Duration, every: Duration) {
     // SAFETY: plain setitimer; SIGALRM must be caught by the caller.
     unsafe {
         let mut it: libc::itimerval = std::mem::zeroed();
-        it.it_value.tv_sec = delay.as_secs() as _;
-        it.it_value.tv_usec = delay.subsec_micros() as _;
+        it.it_value.tv_sec = first.as_secs() as _;
+        it.it_value.tv_usec = first.subsec_micros() as _;
+        it.it_interval.tv_sec = every.as_secs() as _;
+        it.it_interval.tv_usec = every.subsec_micros() as _;
         assert_eq!(
             libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut()),
             0

@@ -69,7 +69,7 @@ fn write_then_read_round_trip(dev: &Dev) -> Outcome {
 fn echo_then_cat_prints_hi(dev: &Dev) -> Outcome {
     let script = format!("echo hi > {0}; cat {0}", dev.path);
     let out = ok!(std::process::Command::new("timeout")
-        .args(["10", "sh", "-c", &script])
+        .args(["60", "sh", "-c", &script])
         .output()
         .map_err(|e| e.raw_os_error().unwrap_or(0)));
     ensure!(out.status.success(), "'{script}' failed: {:?}", out.status);
@@ -176,8 +176,10 @@ fn fcntl_turns_nonblocking_on_and_off(dev: &Dev) -> Outcome {
     ok!(fd.set_nonblocking(false));
     // Now the same descriptor blocks: a timer signal interrupts the read.
     catch_signal(libc::SIGALRM, false);
-    signal_after(Duration::from_millis(200));
-    expect_errno!(fd.read_vec(1), EINTR);
+    signal_every(Duration::from_millis(200), Duration::from_millis(200));
+    let got = fd.read_vec(1);
+    signal_after(Duration::ZERO);
+    expect_errno!(got, EINTR);
     Ok(())
 }
 

@@ -373,8 +373,9 @@ fn module_load_under_allocation_failure_fails_cleanly(dev: &Dev) -> Outcome {
     // The kernel prints to the console from a thread of its own, filtering
     // by the level when it gets there: give it time to get past the records
     // of the loads (among them KUnit's, whose suite ran in a load that had
-    // allocations refused) before the level goes back up.
-    std::thread::sleep(Duration::from_secs(3));
+    // allocations refused) before the level goes back up. It needs well
+    // under a second; 10 s leaves room for a host that stalls the VM.
+    std::thread::sleep(Duration::from_secs(10));
     // SAFETY: console level back to 7 (everything but debug).
     unsafe { libc::klogctl(8, std::ptr::null_mut(), 7) };
     outcome?;
