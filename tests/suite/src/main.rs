@@ -163,6 +163,11 @@ fn run_case(case: &Case, dev: &Dev) -> Outcome {
             unsafe { libc::kill(-pid, libc::SIGKILL) };
             sys::wait_pid(pid);
             end_process_group(pid);
+            // A case killed while it had the console quiet (the allocation
+            // failure case) must not hide later kernel reports: level 7
+            // again, as at boot.
+            // SAFETY: klogctl(8 = SYSLOG_ACTION_CONSOLE_LEVEL, NULL, 7).
+            unsafe { libc::klogctl(8, std::ptr::null_mut(), 7) };
             return Err(format!("timed out after {}s", CASE_TIMEOUT.as_secs()));
         }
         std::thread::sleep(Duration::from_millis(2));
