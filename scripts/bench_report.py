@@ -170,7 +170,26 @@ def table(doc):
             "TCG emulates the CPU in software: absolute figures are far below real "
             "hardware and only the ratios between the three are meaningful."
         )
+    noise = doc["host_noise"]
+    if noise["busy"]:
+        add("")
+        add(
+            f"**The host was busy during this run**: `getppid`, which does no work, "
+            f"varied by ±{noise['getppid_spread_pct'] / 2:.0f}% across repetitions "
+            f"(±1 to 7% on a quiet host). Every figure above moved with it; run "
+            f"`make bench` again before reading the ratios."
+        )
     return "\n".join(lines) + "\n"
+
+
+# getppid does no work: its spread across repetitions is the host's noise.
+# Quiet hosts gave 2 to 14% (min to max), busy ones 75 to 85%.
+BUSY_SPREAD_PCT = 20.0
+
+
+def host_noise(guest):
+    spread_pct = guest["ioctl_ns"]["getppid"]["spread_pct"]
+    return {"getppid_spread_pct": spread_pct, "busy": spread_pct > BUSY_SPREAD_PCT}
 
 
 def charts(doc, out):
@@ -263,6 +282,7 @@ def main(argv):
     out = Path(args[2])
     out.mkdir(parents=True, exist_ok=True)
     doc = {"guest": guest, "host": host, "targets": verdicts(guest)}
+    doc["host_noise"] = host_noise(guest)
     # The headline ratios at the top level too, where people look first.
     doc["ratios"] = guest["ratios"]
     doc["modules"] = host.pop("modules")
@@ -276,6 +296,12 @@ def main(argv):
     print(f"\nwritten: {out / 'bench.json'}")
     for p in images:
         print(f"chart:   {p}")
+    if doc["host_noise"]["busy"]:
+        print(
+            "\nWARNING: the host was busy (getppid varied by "
+            f"±{doc['host_noise']['getppid_spread_pct'] / 2:.0f}%): the ratios of this run "
+            "are unreliable; run make bench again."
+        )
 
 
 if __name__ == "__main__":
