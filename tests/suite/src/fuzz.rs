@@ -21,7 +21,6 @@ use crate::sys::*;
 use crate::Dev;
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -103,13 +102,9 @@ fn show(r: &Ret) -> String {
     }
 }
 
-/// Runs `call`, which the model says must sleep, under a timer signal
-/// (repeating, in case the first one comes before the call sleeps).
+/// Runs `call`, which the model says must sleep, under a timer signal.
 fn interrupted(call: impl FnOnce() -> Ret) -> Ret {
-    signal_every(Duration::from_millis(15), Duration::from_millis(20));
-    let r = call();
-    signal_after(Duration::ZERO);
-    r
+    with_timer_signal(Duration::from_millis(15), call)
 }
 
 /// A buffer of `n` bytes of the given kind, and its base pointer.
@@ -536,16 +531,7 @@ pub fn multi(dev: &Dev, seed: u64, run: Duration) -> Result<u64, String> {
     set_signals_blocked(&[libc::SIGUSR1, libc::SIGUSR2], true);
     let mut workers = Vec::new();
     for id in 0..WORKERS {
-        let mut fds = [0; 2];
-        // SAFETY: plain pipe(2).
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-        // SAFETY: each end gets exactly one owner.
-        let (rx, tx) = unsafe {
-            (
-                std::fs::File::from_raw_fd(fds[0]),
-                std::fs::File::from_raw_fd(fds[1]),
-            )
-        };
+        let (rx, tx) = pipe();
         let path = dev.path.clone();
         let pid = spawn_child_after(Duration::ZERO, move || {
             let report = worker(&path, id, seed.wrapping_add(id as u64 * 1_000_003));
@@ -717,16 +703,7 @@ pub fn main(devices: &[Dev], args: &[String]) -> i32 {
 /// Runs `f` in a child process (with its own fds and signal handlers) and
 /// passes its `Ok(n)` or `Err(message)` back.
 fn run_isolated(f: impl FnOnce() -> Result<u64, String>) -> Result<u64, String> {
-    let mut fds = [0; 2];
-    // SAFETY: plain pipe(2).
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: each end gets exactly one owner.
-    let (mut rx, tx) = unsafe {
-        (
-            std::fs::File::from_raw_fd(fds[0]),
-            std::fs::File::from_raw_fd(fds[1]),
-        )
-    };
+    let (mut rx, tx) = pipe();
     let status = in_child(move || {
         let mut tx = tx;
         let msg = match f() {

@@ -2,6 +2,7 @@
 //! `errno` on failure so that cases can assert on exact error codes.
 
 use std::ffi::CString;
+use std::os::fd::FromRawFd;
 use std::time::Duration;
 
 pub use libc::{EAGAIN, EFAULT, EINTR, EINVAL, ENOTTY, ESPIPE};
@@ -215,25 +216,28 @@ pub fn set_signals_blocked(sigs: &[i32], blocked: bool) {
     }
 }
 
-/// Sends SIGALRM to this process after `delay` (one-shot timer);
-/// `Duration::ZERO` cancels the timer.
-pub fn signal_after(delay: Duration) {
-    signal_every(delay, Duration::ZERO);
+/// Runs `call` with SIGALRM sent to this process every `period`, the first
+/// after one `period`; the timer stops when `call` returns. For a call that
+/// must be interrupted while it sleeps: if a stalled (emulated, busy)
+/// machine lets a signal arrive before the call has gone to sleep, the next
+/// one still interrupts it, instead of the call sleeping for ever. SIGALRM
+/// must be caught by the caller.
+pub fn with_timer_signal<T>(period: Duration, call: impl FnOnce() -> T) -> T {
+    set_timer(period);
+    let out = call();
+    set_timer(Duration::ZERO);
+    out
 }
 
-/// Sends SIGALRM to this process after `first`, then every `every`, until
-/// cancelled with `signal_after(Duration::ZERO)`. For a call that must be
-/// interrupted while it sleeps: if a stalled (emulated, busy) machine lets
-/// the first signal arrive before the call has gone to sleep, the next one
-/// still interrupts it, instead of the call sleeping for ever.
-pub fn signal_every(first: Duration, every: Duration) {
-    // SAFETY: plain setitimer; SIGALRM must be caught by the caller.
+/// Sets the ITIMER_REAL timer to fire every `period`; `Duration::ZERO`
+/// stops it.
+fn set_timer(period: Duration) {
+    // SAFETY: plain setitimer.
     unsafe {
         let mut it: libc::itimerval = std::mem::zeroed();
-        it.it_value.tv_sec = first.as_secs() as _;
-        it.it_value.tv_usec = first.subsec_micros() as _;
-        it.it_interval.tv_sec = every.as_secs() as _;
-        it.it_interval.tv_usec = every.subsec_micros() as _;
+        it.it_value.tv_sec = period.as_secs() as _;
+        it.it_value.tv_usec = period.subsec_micros() as _;
+        it.it_interval = it.it_value;
         assert_eq!(
             libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut()),
             0
@@ -252,6 +256,19 @@ pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
         unsafe { libc::_exit(code) };
     }
     wait_pid(pid)
+}
+
+/// A pipe as two files: (read end, write end).
+pub fn pipe() -> (std::fs::File, std::fs::File) {
+    let mut fds = [0; 2];
+    // SAFETY: plain pipe(2); each end gets one owner.
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    }
 }
 
 /// Starts `f` in a child process after `delay`; returns its pid.

@@ -176,9 +176,7 @@ fn fcntl_turns_nonblocking_on_and_off(dev: &Dev) -> Outcome {
     ok!(fd.set_nonblocking(false));
     // Now the same descriptor blocks: a timer signal interrupts the read.
     catch_signal(libc::SIGALRM, false);
-    signal_every(Duration::from_millis(200), Duration::from_millis(200));
-    let got = fd.read_vec(1);
-    signal_after(Duration::ZERO);
+    let got = with_timer_signal(Duration::from_millis(200), || fd.read_vec(1));
     expect_errno!(got, EINTR);
     Ok(())
 }

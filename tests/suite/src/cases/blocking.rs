@@ -152,9 +152,7 @@ fn signal_interrupts_a_blocked_read_with_eintr(dev: &Dev) -> Outcome {
     let fd = ok!(dev.open(O_RDWR));
     let before = ok!(stats(&fd));
     catch_signal(libc::SIGALRM, false);
-    signal_every(SETTLE, SETTLE);
-    let got = fd.read_vec(10);
-    signal_after(Duration::ZERO);
+    let got = with_timer_signal(SETTLE, || fd.read_vec(10));
     expect_errno!(got, EINTR);
     ensure!(
         SIGNALS_CAUGHT.load(Ordering::SeqCst) >= 1,
@@ -170,9 +168,7 @@ fn signal_interrupts_a_blocked_write_with_eintr(dev: &Dev) -> Outcome {
     ok!(fd.write(b"full"));
     let before = ok!(stats(&fd));
     catch_signal(libc::SIGALRM, false);
-    signal_every(SETTLE, SETTLE);
-    let wrote = fd.write(b"more");
-    signal_after(Duration::ZERO);
+    let wrote = with_timer_signal(SETTLE, || fd.write(b"more"));
     expect_errno!(wrote, EINTR);
     expect_eq!(ok!(stats(&fd)), before);
     expect_eq!(ok!(fd.read_vec(10)), b"full".to_vec());
@@ -189,9 +185,7 @@ fn sa_restart_restarts_a_blocked_read(dev: &Dev) -> Outcome {
         _ => 1,
     });
     catch_signal(libc::SIGALRM, true);
-    signal_every(SETTLE, SETTLE);
-    let got = fd.read_vec(10);
-    signal_after(Duration::ZERO);
+    let got = with_timer_signal(SETTLE, || fd.read_vec(10));
     expect_eq!(wait_pid(writer), 0);
     ensure!(
         SIGNALS_CAUGHT.load(Ordering::SeqCst) >= 1,
@@ -211,9 +205,7 @@ fn sa_restart_restarts_a_blocked_write(dev: &Dev) -> Outcome {
         _ => 1,
     });
     catch_signal(libc::SIGALRM, true);
-    signal_every(SETTLE, SETTLE);
-    let wrote = fd.write(b"XYZ");
-    signal_after(Duration::ZERO);
+    let wrote = with_timer_signal(SETTLE, || fd.write(b"XYZ"));
     expect_eq!(wait_pid(reader), 0);
     ensure!(
         SIGNALS_CAUGHT.load(Ordering::SeqCst) >= 1,

@@ -7,7 +7,6 @@ use crate::dev::{set_capacity, stats};
 use crate::sys::*;
 use crate::{ensure, expect_eq, expect_errno, ok, Case, Dev, Outcome, SKIP};
 use std::io::{Read, Write};
-use std::os::fd::FromRawFd;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,16 +24,7 @@ pub fn cases() -> Vec<Case> {
 /// Starts a child that opens the device and blocks in `call`; returns its
 /// pid once it is asleep in the driver.
 fn blocked_child(dev: &Dev, fill_first: bool, call: fn(&Fd)) -> Result<i32, String> {
-    let mut fds = [0; 2];
-    // SAFETY: plain pipe(2).
-    ensure!(unsafe { libc::pipe(fds.as_mut_ptr()) } == 0, "pipe failed");
-    // SAFETY: each end gets exactly one owner.
-    let (mut ready_rx, ready_tx) = unsafe {
-        (
-            std::fs::File::from_raw_fd(fds[0]),
-            std::fs::File::from_raw_fd(fds[1]),
-        )
-    };
+    let (mut ready_rx, ready_tx) = pipe();
     let path = dev.path.clone();
     let pid = spawn_child_after(Duration::ZERO, move || {
         let Ok(fd) = open(&path, O_RDWR) else {

@@ -9,7 +9,6 @@ use crate::dev::set_capacity;
 use crate::sys::*;
 use crate::{ensure, expect_eq, ok, Case, Dev, Outcome};
 use std::io::{Read, Write};
-use std::os::fd::FromRawFd;
 
 pub fn cases() -> Vec<Case> {
     cases![
@@ -32,19 +31,6 @@ impl Rng {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         (self.0 % n as u64) as usize
-    }
-}
-
-/// A pipe as two files: (read end, write end).
-fn pipe() -> (std::fs::File, std::fs::File) {
-    let mut fds = [0; 2];
-    // SAFETY: plain pipe(2); each end gets one owner.
-    unsafe {
-        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
-        (
-            std::fs::File::from_raw_fd(fds[0]),
-            std::fs::File::from_raw_fd(fds[1]),
-        )
     }
 }
 
