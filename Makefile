@@ -3,9 +3,10 @@
 # The entry point for people. Kbuild itself reads ./Kbuild when it builds the
 # modules (make -C $KDIR M=$PWD), exactly as for any out-of-tree module.
 #
-#   make                 install what is missing, build the kernels (cached),
-#                        both modules, the test suite and the initramfs
+#   make                 install what is missing, build the release kernel
+#                        (cached), both modules, the test suite and the initramfs
 #   make test            the whole suite on the release and the debug kernel
+#                        (the debug kernel is built the first time it is needed)
 #   ./scripts/run-qemu.sh   a shell in the VM with both drivers loaded
 #
 # `make help` lists every target and variable.
@@ -24,10 +25,15 @@ export LLVM KERNEL_SRC
 SHELL := /bin/bash
 scripts := $(CURDIR)/scripts
 
-.PHONY: all modules test fuzz run clean distclean help
+.PHONY: all all-kernels modules test test-host check-fresh fuzz run clean distclean help
 
 all:
 	@$(scripts)/build.sh all
+
+# Both kernels up front (an instructor preparing machines): `make` builds the
+# release kernel only, and the debug kernel is built on first use.
+all-kernels:
+	@VARIANTS="release debug" $(scripts)/build.sh all
 
 # The classic out-of-tree module build, against any kernel tree: KDIR=...
 modules:
@@ -39,6 +45,15 @@ endif
 
 test: all
 	@$(scripts)/test.sh
+
+# The host checks that need no debug kernel: ABI, the runner's self-tests, lint.
+test-host: all
+	@$(scripts)/test-host.sh
+
+# The quick start on fresh Debian systems, in chroots (root; FRESH_COLD=1:
+# with an empty kernel cache). FRESH_SUITES="bookworm trixie" by default.
+check-fresh:
+	@$(scripts)/check-fresh.sh $(FRESH_SUITES)
 
 # The model-based random tester on the debug kernel (DURATION seconds, SEED=).
 fuzz: all
@@ -96,9 +111,14 @@ help:
 	@sed -n 's/^##//p' $(CURDIR)/Makefile
 
 ## Targets:
-##   make                build everything: deps, kernels (cached), modules, suite, initramfs
+##   make                build what the quick start needs: deps, the release kernel (cached),
+##                       modules, suite, initramfs
+##   make all-kernels    the same with the debug kernel too (otherwise built on first use)
 ##   make modules        only the two modules (with KDIR=/path: against that kernel, as Kbuild does)
 ##   make test           host checks, then the suite in the VM on the release and debug kernels
+##   make test-host      the host checks only: ABI, the VM runner's self-tests, lint
+##   make check-fresh    the quick start and test-host on fresh Debian chroots (root;
+##                       FRESH_SUITES="bookworm trixie", FRESH_COLD=1: empty kernel cache)
 ##   make fuzz           model-based random testing on the debug kernel (DURATION=120, SEED=n)
 ##   make bench          throughput and latency of both drivers vs a pipe (docs/performance.md)
 ##   make run            rebuild the modules and initramfs only, then boot into a shell
@@ -116,7 +136,8 @@ help:
 ##   LLVM=-19            LLVM suffix for clang/ld.lld (default -19)
 ##   KDIR=/path          a built kernel tree, for 'make modules'
 ##   KERNEL_SRC=/path    Linux source: a tree or a tarball (default: fetched, see README)
-##   VARIANTS="release"  which kernels to build (default "release debug")
+##   VARIANTS="release debug"  which kernels to build (default "release"; the debug
+##                       kernel is built when make test, make fuzz, --debug ... first need it)
 ##   NO_INSTALL=1        report missing tools instead of installing them
 ##   SAMPLE_CACHE_DIR    where kernels are cached (default ~/.cache/rust-kmod-sample)
 ##   N=name SOLUTION=1   the exercise for 'make exercise' (see exercises/README.md)

@@ -30,7 +30,8 @@ gen_init_cpio() {
 what=${1:?usage: build-initramfs.sh base | modules VARIANT}
 case $what in
 base)
-	busybox=$(command -v busybox) || die "busybox not found (Debian: busybox-static)"
+	busybox=$BUSYBOX
+	[[ -x $busybox ]] || die "$busybox not found (Debian: busybox-static)"
 	file -L "$busybox" | grep -q 'statically linked' ||
 		die "$busybox is not statically linked (install busybox-static)"
 	suite=$BUILD_DIR/tools/sample-tests

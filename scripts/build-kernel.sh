@@ -50,7 +50,25 @@ if [[ -f $out/.complete ]]; then
 	exit 0
 fi
 
-say "building the $variant kernel in $out (about 5 minutes on 2 cores)"
+# One kernel build at a time on this machine: another clone may be building
+# this very entry, which is then reused rather than built twice.
+mkdir -p "$CACHE_DIR/kernels"
+exec 9>"$CACHE_DIR/.kernel-build.lock"
+if ! flock -n 9; then
+	say "another 'make' is building a kernel; waiting for it"
+	flock 9
+fi
+if [[ -f $out/.complete ]]; then
+	stage_done "kernel $variant" "$start" "cached (built meanwhile): $out"
+	echo "$out"
+	exit 0
+fi
+
+case $variant in
+release) minutes=7 ;;
+debug) minutes=9 ;;
+esac
+say "building the $variant kernel${KERNEL_WHY:+, which $KERNEL_WHY needs,} once (about $minutes minutes on 2 cores), into $out"
 rm -rf "$out"
 mkdir -p "$out"
 log=$out/build.log
@@ -87,7 +105,33 @@ if ((${#missing[@]})); then
 	die "kernel $variant: Kconfig dropped: ${missing[*]}"
 fi
 
-run_logged "${kmake[@]}" bzImage modules
+targets=(bzImage modules)
+# The kernel's gdb helpers (make gdb), made now: the entry may be read-only later.
+grep -qx 'CONFIG_GDB_SCRIPTS=y' "$out/.config" && targets+=(scripts_gdb)
+run_logged "${kmake[@]}" "${targets[@]}"
+
+# Make the entry relocatable. Kbuild's generated $out/Makefile names the
+# source tree and $out by absolute path, and so do its symlinks, so that a
+# cache reached by another path (moved, restored under another home, bind
+# mounted elsewhere) would fail with "No rule to make target .../Makefile".
+# A fetched source tree lives in the same cache, so relative paths hold
+# wherever the cache is; a tree of the user's own (KERNEL_SRC=dir) stays
+# where it is and keeps its absolute path.
+src_ref=$src
+[[ $src == "$CACHE_DIR"/* ]] && src_ref=\$\(KBUILD_OUTPUT\)/$(realpath --relative-to="$out" "$src")
+cat >"$out/Makefile" <<EOF
+# Written by scripts/build-kernel.sh in place of Kbuild's own, which names
+# both trees by absolute path: this one finds them from where it is.
+export KBUILD_OUTPUT := \$(realpath \$(dir \$(lastword \$(MAKEFILE_LIST))))
+include $src_ref/Makefile
+EOF
+while IFS= read -r link; do
+	target=$(readlink "$link")
+	if [[ $target == "$CACHE_DIR"/* ]]; then
+		ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$target")" "$link"
+	fi
+done < <(find "$out" -type l)
+
 touch "$out/.complete"
 stage_done "kernel $variant" "$start" "built"
 echo "$out"

@@ -3,39 +3,45 @@
 # whether it came from the cache:
 #
 #   deps        install what is missing (scripts/install-deps.sh)
-#   kernels     release and debug kernels, cached outside the clone
+#   kernels     the release kernel (and with VARIANTS, the debug one),
+#               cached outside the clone
 #   modules     rust_sample.ko and c_sample.ko for each kernel (Kbuild, M=)
 #   suite       the guest test suite, a static musl binary
 #   initramfs   busybox, init, suite, and the modules of each kernel
 #
 #   scripts/build.sh [all|modules]     (modules: skip deps, kernels and suite)
-#   VARIANTS="release" scripts/build.sh  only the release kernel
+#   VARIANTS="release debug" scripts/build.sh   both kernels (make all-kernels)
+#
+# The debug kernel is built the first time something needs it (make test,
+# make fuzz, run-qemu.sh --debug, ...: need_variant in lib.sh), not by a
+# plain `make`, which builds what the quick start uses.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 what=${1:-all}
-read -ra variants <<<"${VARIANTS:-release debug}"
+read -ra variants <<<"${VARIANTS:-release}"
 
 if [[ $what == all ]]; then
 	start=$(date +%s)
+	"$TOP/scripts/install-deps.sh" early
+	# The kernel source downloads and unpacks while the rest installs.
+	mkdir -p "$BUILD_DIR"
+	fetch_log=$BUILD_DIR/fetch-source.log
+	"$TOP/scripts/fetch-kernel-source.sh" >/dev/null 2>"$fetch_log" &
+	fetch_pid=$!
 	"$TOP/scripts/install-deps.sh"
-	stage_done deps "$start" "checked"
+	fetch_status=0
+	wait "$fetch_pid" || fetch_status=$?
+	cat "$fetch_log" >&2
+	((fetch_status == 0)) || die "fetching the Linux source failed (above)"
+	stage_done deps "$start" "checked (and the Linux source)"
 
-	# One kernel build at a time on this machine: another clone may be
-	# building the same cache entry (it is then reused, not built twice).
-	mkdir -p "$CACHE_DIR"
-	exec 9>"$CACHE_DIR/.kernel-build.lock"
-	if ! flock -n 9; then
-		say "another 'make' is building a kernel; waiting for it"
-		flock 9
-	fi
 	for variant in "${variants[@]}"; do
 		kdir=$("$TOP/scripts/build-kernel.sh" "$variant")
 		mkdir -p "$BUILD_DIR/$variant"
 		ln -sfn "$kdir" "$BUILD_DIR/$variant/kdir"
 	done
-	exec 9>&-
 fi
 
 for variant in "${variants[@]}"; do

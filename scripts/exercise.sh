@@ -74,8 +74,8 @@ if [[ -f $dir/exercise.conf ]]; then
 	kernel=$(sed -n 's/^KERNEL=//p' "$dir/exercise.conf")
 	kernel=${kernel:-release}
 fi
+need_variant "$kernel" "exercise $name"
 kdir=$BUILD_DIR/$kernel/kdir
-[[ -d $kdir ]] || die "no $kernel kernel yet: run 'make' first"
 
 what=start
 ((solution)) && what=solution

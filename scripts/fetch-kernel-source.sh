@@ -89,7 +89,9 @@ apt_opts=(
 )
 say "apt-get update (private config, trixie-backports)"
 apt-get "${apt_opts[@]}" update -qq >/dev/null
-(cd "$dl" && apt-get "${apt_opts[@]}" download "linux-source-$KERNEL_VERSION")
+# apt-get prints its progress on stdout, which is this script's answer: keep
+# it on stderr.
+(cd "$dl" && apt-get "${apt_opts[@]}" download "linux-source-$KERNEL_VERSION") >&2
 debs=("$dl"/linux-source-"$KERNEL_VERSION"_*.deb)
 deb=${debs[-1]}
 [[ -f $deb ]] || die "could not download linux-source-$KERNEL_VERSION"

@@ -6,6 +6,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
+need_variant debug "make fuzz"
 duration=${DURATION:-120}
 [[ $duration =~ ^[0-9]+$ ]] || die "DURATION must be whole seconds, not '$duration'"
 args="--seconds $duration"

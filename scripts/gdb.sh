@@ -22,6 +22,7 @@ if [[ ${1:-} == release || ${1:-} == debug ]]; then
 	variant=$1
 	shift
 fi
+need_variant "$variant" "make gdb"
 vmlinux=$BUILD_DIR/$variant/kdir/vmlinux
 [[ -f $vmlinux ]] || die "$vmlinux is missing: run 'make' first"
 command -v gdb >/dev/null || die "gdb not found (Debian: apt-get install gdb)"
@@ -30,11 +31,8 @@ if command -v ss >/dev/null && ! ss -ltn | grep -q ":$port "; then
 	die "nothing listens on localhost:$port: start the VM first with ./scripts/run-qemu.sh --gdb"
 fi
 
+# The kernel's gdb scripts (vmlinux-gdb.py) were made with the kernel.
 kdir=$BUILD_DIR/$variant/kdir
-# The kernel's gdb scripts are made on first use (make scripts_gdb).
-if grep -qx 'CONFIG_GDB_SCRIPTS=y' "$kdir/.config" && [[ ! -e $kdir/vmlinux-gdb.py ]]; then
-	make -C "$kdir" LLVM="$LLVM" scripts_gdb >/dev/null
-fi
 if [[ -f $kdir/vmlinux-gdb.py ]]; then
 	say "attaching to localhost:$port: the $variant kernel with debug info; lx-symbols loads the modules' symbols"
 	exec gdb -q -iex "add-auto-load-safe-path $kdir" "$vmlinux" \

@@ -2,103 +2,183 @@
 # Installs what the build needs and is missing, saying what and why.
 #
 #   NO_INSTALL=1 scripts/install-deps.sh   only report what is missing
+#   scripts/install-deps.sh early          only what the next steps need at
+#                                          once (cc, xz): build.sh then fetches
+#                                          the kernel source while the rest
+#                                          installs
 #
-# Debian packages come from the system's own apt sources (with sudo when not
-# root); Rust pieces from rustup and crates.io. On a system where it cannot
-# install, it prints the exact commands and stops.
+# Before it: git, make, ca-certificates, curl and rustup (README.md, "What
+# it needs"). Without rustup it prints the command that installs it and
+# stops. Everything else it installs: Debian packages from the system's own
+# apt sources (with sudo when not root), the pinned Rust toolchain with
+# rustup, bindgen from crates.io.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 BINDGEN_VERSION=0.73.2
+mode=${1:-all}
+[[ $mode == all || $mode == early ]] || die "usage: install-deps.sh [early]"
 
-# command-or-file -> Debian package, and why we need it.
+# rustup is the one prerequisite that is not a Debian package everywhere.
+if ! command -v rustup >/dev/null; then
+	cat >&2 <<'EOF'
+error: rustup not found. Install it, then run make again:
+
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    . "$HOME/.cargo/env"
+
+(On Debian 13 or later, 'sudo apt-get install rustup' works too.)
+EOF
+	exit 1
+fi
+
+# Each need: how to tell it is there (a command, a /path, or pkg:NAME for an
+# installed Debian package) | the Debian package | why.
 needs=(
-	"clang$LLVM:clang${LLVM#-}:compiles the kernel and the C module (LLVM=$LLVM)"
-	"ld.lld$LLVM:lld${LLVM#-}:links the kernel"
-	"llvm-ar$LLVM:llvm${LLVM#-}:archives and objcopy for the kernel build"
-	"/usr/lib/llvm${LLVM}/lib/libclang.so:libclang${LLVM}-dev:bindgen reads kernel headers through libclang"
-	"make:make:drives the build"
-	"flex:flex:kernel configuration (Kconfig)"
-	"bison:bison:kernel configuration (Kconfig)"
-	"bc:bc:kernel build (timeconst)"
-	"cpio:cpio:kernel build (kheaders)"
-	"/usr/include/libelf.h:libelf-dev:objtool, when building the kernel"
-	"/usr/include/openssl/ssl.h:libssl-dev:kernel build host tools"
-	"xz:xz-utils:unpacking the kernel source"
-	"curl:curl:fetching the kernel source"
-	"qemu-system-x86_64:qemu-system-x86:runs the VM"
-	"/bin/busybox:busybox-static:the guest's userland"
-	"file:file:checks that busybox is static"
-	"python3:python3:kernel scripts (rust-analyzer, gdb helpers)"
-	"shellcheck:shellcheck:make lint"
-	"git:git:cloning and version stamps"
+	"clang$LLVM|clang$LLVM|compiles the kernel and the C module (LLVM=$LLVM)"
+	"ld.lld$LLVM|lld$LLVM|links the kernel"
+	"llvm-ar$LLVM|llvm$LLVM|archives and objcopy for the kernel build"
+	"/usr/lib/llvm$LLVM/lib/libclang.so|libclang$LLVM-dev|bindgen reads kernel headers through libclang"
+	"cc|gcc|links Rust programs (bindgen, the test suite) and builds the C test helpers"
+	"/usr/lib/x86_64-linux-gnu/libc.a|libc6-dev|the C library for static helpers"
+	"make|make|drives the build"
+	"perl|perl|kernel build scripts and checkpatch.pl"
+	"flex|flex|kernel configuration (Kconfig)"
+	"bison|bison|kernel configuration (Kconfig)"
+	"bc|bc|kernel build (timeconst)"
+	"cpio|cpio|kernel build (kheaders)"
+	"/usr/include/libelf.h|libelf-dev|objtool, when building the kernel"
+	"/usr/include/openssl/ssl.h|libssl-dev|kernel build host tools"
+	"xz|xz-utils|unpacking the kernel source"
+	"curl|curl|fetching the kernel source"
+	"qemu-system-x86_64|qemu-system-x86|runs the VM"
+	"pkg:busybox-static|busybox-static|the guest's userland (a static busybox, $BUSYBOX)"
+	"file|file|checks that busybox is static"
+	"python3|python3|kernel scripts (rust-analyzer, gdb helpers)"
+	"shellcheck|shellcheck|make lint"
+	"git|git|cloning and version stamps"
 )
+
+have() { # how-to-tell: is it there?
+	case $1 in
+	pkg:*) [[ $(dpkg-query -W -f='${Status}' "${1#pkg:}" 2>/dev/null) == "install ok installed" ]] ;;
+	/*) [[ -e $1 ]] ;;
+	*) command -v "$1" >/dev/null 2>&1 ;;
+	esac
+}
+
+# Needed first: cc links bindgen, which then builds while apt installs the
+# rest; xz unpacks the kernel source, fetched meanwhile (build.sh).
+early_pkgs=" gcc libc6-dev xz-utils "
 
 missing_pkgs=()
 for need in "${needs[@]}"; do
-	IFS=: read -r what pkg why <<<"$need"
-	if [[ $what == /* ]]; then
-		[[ -e $what ]] && continue
-	else
-		command -v "$what" >/dev/null 2>&1 && continue
-	fi
-	# busybox may be the dynamic one; busybox-static replaces it.
+	IFS='|' read -r what pkg why <<<"$need"
+	[[ $mode == early && $early_pkgs != *" $pkg "* ]] && continue
+	have "$what" && continue
 	say "missing $pkg: $why"
 	missing_pkgs+=("$pkg")
 done
-if [[ -x /bin/busybox ]] && ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
-	say "missing busybox-static: /bin/busybox is dynamic, the guest needs a static one"
-	missing_pkgs+=(busybox-static)
-fi
 
 sudo=()
 ((EUID == 0)) || sudo=(sudo)
-apt_cmd="${sudo[*]:+${sudo[*]} }apt-get install -y ${missing_pkgs[*]}"
+# sudo drops the environment, so the variable goes through env.
+apt_get=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
 
-if ((${#missing_pkgs[@]})); then
+apt_install() { # Installs the missing packages (if any), or says how.
+	((${#missing_pkgs[@]})) || return 0
 	if [[ -n ${NO_INSTALL:-} ]]; then
-		say "NO_INSTALL is set; to install them: ${sudo[*]:+${sudo[*]} }apt-get update && $apt_cmd"
+		say "NO_INSTALL is set; to install them: ${sudo[*]:+${sudo[*]} }apt-get update && ${sudo[*]:+${sudo[*]} }apt-get install --no-install-recommends ${missing_pkgs[*]}"
 	elif ! command -v apt-get >/dev/null; then
 		die "not a Debian/Ubuntu system; install the equivalents of: ${missing_pkgs[*]}"
 	elif ((EUID != 0)) && ! command -v sudo >/dev/null; then
-		die "not root and no sudo; as root run: apt-get update && apt-get install -y ${missing_pkgs[*]}"
+		die "not root and no sudo; as root run: apt-get update && apt-get install --no-install-recommends ${missing_pkgs[*]}"
 	else
 		say "installing: ${missing_pkgs[*]}"
-		"${sudo[@]}" apt-get update -q >/dev/null
-		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing_pkgs[@]}" >/dev/null
+		mkdir -p "$BUILD_DIR"
+		local apt_log=$BUILD_DIR/apt-install.log
+		if ! { "${apt_get[@]}" update -q && "${apt_get[@]}" install -y -q --no-install-recommends \
+			"${missing_pkgs[@]}"; } >"$apt_log" 2>&1; then
+			tail -n 20 "$apt_log" >&2
+			die "apt-get could not install: ${missing_pkgs[*]} (log: $apt_log)"
+		fi
+		local need what pkg
+		for need in "${needs[@]}"; do
+			IFS='|' read -r what pkg _ <<<"$need"
+			[[ " ${missing_pkgs[*]} " == *" $pkg "* ]] || continue
+			have "$what" || die "$pkg is installed but '$what' is still missing"
+		done
 	fi
+}
+
+if [[ $mode == early ]]; then
+	apt_install
+	exit 0
 fi
 
-# --- Rust: rustup's toolchain with rust-src, the musl target, bindgen. ------
-if ! command -v rustup >/dev/null; then
-	die "rustup not found; install it (https://rustup.rs), then run make again"
-fi
+# --- Rust: the pinned toolchain with rust-src, the musl target, bindgen. ----
+components=(rust-src clippy rustfmt)
+targets=(x86_64-unknown-linux-musl)
 rust_todo=()
-# The pinned toolchain (scripts/lib.sh); the checks below look inside it.
-rustup toolchain list 2>/dev/null | grep -q "^$RUSTUP_TOOLCHAIN" ||
-	rust_todo+=("rustup toolchain install $RUSTUP_TOOLCHAIN --profile minimal   # the pinned Rust (scripts/lib.sh)")
-rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
-	rust_todo+=("rustup component add rust-src   # the kernel builds Rust's core library from source")
-rustup target list --installed 2>/dev/null | grep -q '^x86_64-unknown-linux-musl$' ||
-	rust_todo+=("rustup target add x86_64-unknown-linux-musl   # the static test suite for the guest")
-rustup component list --installed 2>/dev/null | grep -q '^clippy' ||
-	rust_todo+=("rustup component add clippy   # make lint (CLIPPY=1)")
-rustup component list --installed 2>/dev/null | grep -q '^rustfmt' ||
-	rust_todo+=("rustup component add rustfmt   # make lint")
+if ! rustup toolchain list 2>/dev/null | grep -q "^$RUSTUP_TOOLCHAIN"; then
+	# One call: the toolchain with everything the build uses.
+	rust_todo+=("rustup toolchain install $RUSTUP_TOOLCHAIN --profile minimal --component $(
+		IFS=,
+		echo "${components[*]}"
+	) --target ${targets[*]}   # the pinned Rust (scripts/lib.sh)")
+else
+	# RUSTUP_TOOLCHAIN (lib.sh) makes these look inside the pinned toolchain.
+	installed=$(rustup component list --installed 2>/dev/null)
+	for c in "${components[@]}"; do
+		grep -q "^$c" <<<"$installed" || rust_todo+=("rustup component add $c   # the kernel build and make lint")
+	done
+	installed=$(rustup target list --installed 2>/dev/null)
+	for t in "${targets[@]}"; do
+		grep -qx "$t" <<<"$installed" || rust_todo+=("rustup target add $t   # the static test suite for the guest")
+	done
+fi
 have_bindgen=$(bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [[ -z $have_bindgen ]] || [[ $(printf '%s\n' 0.71.1 "$have_bindgen" | sort -V | head -n1) != 0.71.1 ]]; then
-	rust_todo+=("cargo install --locked bindgen-cli --version $BINDGEN_VERSION   # the kernel's Rust bindings (needs >= 0.71.1)")
+	rust_todo+=("cargo install --quiet --locked bindgen-cli --version $BINDGEN_VERSION   # the kernel's Rust bindings (needs >= 0.71.1)")
 fi
-for step in "${rust_todo[@]}"; do
-	if [[ -n ${NO_INSTALL:-} ]]; then
-		say "missing; to install: $step"
-	else
+rust_install() { # The steps above, in order.
+	local step argv
+	for step in "${rust_todo[@]}"; do
 		say "running: $step"
-		eval "${step%%#*}" >/dev/null
-	fi
-done
+		read -ra argv <<<"${step%%#*}"
+		"${argv[@]}" >/dev/null || return
+	done
+}
 
-if [[ -n ${NO_INSTALL:-} ]] && ((${#missing_pkgs[@]} + ${#rust_todo[@]})); then
-	die "missing tools (see above); NO_INSTALL is set, so nothing was installed"
+if [[ -n ${NO_INSTALL:-} ]]; then
+	apt_install
+	for step in "${rust_todo[@]}"; do
+		say "missing; to install: $step"
+	done
+	((${#missing_pkgs[@]} + ${#rust_todo[@]} == 0)) ||
+		die "missing tools (see above); NO_INSTALL is set, so nothing was installed"
+	exit 0
+fi
+
+# The Rust steps are mostly downloads and a compile, apt mostly unpacking:
+# they run side by side. (bindgen's link needs cc, which `early` installed;
+# without it, the Rust steps wait for apt.)
+rust_log=$BUILD_DIR/rust-install.log
+mkdir -p "$BUILD_DIR"
+if command -v cc >/dev/null; then
+	rust_install >"$rust_log" 2>&1 &
+	rust_pid=$!
+	apt_install
+	rust_status=0
+	wait "$rust_pid" || rust_status=$?
+else
+	apt_install
+	rust_status=0
+	rust_install >"$rust_log" 2>&1 || rust_status=$?
+fi
+grep '^==>' "$rust_log" >&2 || true
+if ((rust_status != 0)); then
+	tail -n 20 "$rust_log" >&2
+	die "installing the Rust tools failed (log: $rust_log)"
 fi

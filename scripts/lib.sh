@@ -19,9 +19,10 @@ BUILD_DIR=${BUILD_DIR:-$TOP/build}
 # LLVM suffix: LLVM=-19 selects clang-19, ld.lld-19, ... (Kbuild's convention).
 LLVM=${LLVM:--19}
 
-# rustup's tools (cargo, bindgen) live here; a non-login shell may lack it.
-if [[ -d $HOME/.cargo/bin && :$PATH: != *:$HOME/.cargo/bin:* ]]; then
-	PATH=$HOME/.cargo/bin:$PATH
+# rustup's tools and what `cargo install` adds (bindgen) live here; a
+# non-login shell may lack it, and it may not exist yet when this is sourced.
+if [[ :$PATH: != *:${CARGO_HOME:-$HOME/.cargo}/bin:* ]]; then
+	PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
 fi
 
 # The Rust toolchain for the kernels, the modules and the test suite, pinned.
@@ -32,7 +33,10 @@ fi
 # toolchain, set RUSTUP_TOOLCHAIN, and LLVM= to a clang of the same LLVM.
 RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-1.85.0}
 
-export KERNEL_VERSION CACHE_DIR BUILD_DIR LLVM RUSTUP_TOOLCHAIN
+# The guest's userland: Debian's busybox-static installs a static busybox here.
+BUSYBOX=/bin/busybox
+
+export KERNEL_VERSION CACHE_DIR BUILD_DIR LLVM RUSTUP_TOOLCHAIN BUSYBOX
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -41,4 +45,79 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 stage_done() {
 	local name=$1 start=$2 source=$3
 	printf '[%-18s] %4ss  %s\n' "$name" "$(($(date +%s) - start))" "$source" >&2
+}
+
+# need_variant VARIANT WHY: builds that kernel (cached), its modules and the
+# initramfs when this clone lacks them. A plain `make` builds the release
+# kernel only; the debug kernel is built the first time WHY needs it.
+need_variant() {
+	local variant=$1 why=$2
+	[[ -f $BUILD_DIR/$variant/modules.cpio && -f $BUILD_DIR/initramfs/base.cpio ]] && return 0
+	say "$why needs the $variant kernel, which this clone has not built yet: building it"
+	VARIANTS=$variant KERNEL_WHY=$why "$TOP/scripts/build.sh" all >&2
+}
+
+# --- Test scripts (test.sh, test-host.sh): counting results. ---------------
+# They print one "ok ..."/"not ok ..." line per check, keep logs in $logs
+# and end with "N passed, N failed". These helpers keep the totals.
+passed=0 failed=0 skipped=0
+pass() {
+	passed=$((passed + 1))
+	echo "ok host $1"
+}
+fail() {
+	failed=$((failed + 1))
+	echo "not ok host $1${2:+: $2}"
+}
+
+# run_vm NAME ARGS...: runs the VM quietly, keeping its output in $logs/NAME.log.
+# shellcheck disable=SC2154 # $logs: set by the test script
+run_vm() {
+	local name=$1
+	shift
+	set +e
+	"$TOP/scripts/run-qemu.sh" "$@" >"$logs/$name.log" 2>&1
+	local status=$?
+	set -e
+	return "$status"
+}
+
+# count_summary LOG: adds the last "N passed, N failed[, N skipped]" line of
+# LOG to the totals and leaves it in $summary (empty if LOG has none). Not
+# for a $(...) subshell: the totals would be lost.
+count_summary() {
+	local p f
+	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n1 | tr -d '\r' || true)
+	[[ -n $summary ]] || return 0
+	read -r p _ f _ <<<"$summary"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [[ $summary =~ ([0-9]+)\ skipped ]]; then
+		skipped=$((skipped + BASH_REMATCH[1]))
+	fi
+}
+
+# host_run LABEL SCRIPT: a host-side script that prints ok/not ok lines and
+# "N passed, N failed"; its counts join the totals. A script that fails
+# without a failed case to show for it counts as one more failure.
+host_run() {
+	local label=$1 script=$2 status=0 summary
+	"$script" >"$logs/$label.log" 2>&1 || status=$?
+	grep -a -E '^(ok|not ok) ' "$logs/$label.log" | sed "s/^/[$label] /" || true
+	count_summary "$logs/$label.log"
+	if ((status != 0)) && [[ -z $summary || $summary == *" 0 failed"* ]]; then
+		tail -n 20 "$logs/$label.log" | sed "s/^/[$label] /"
+		fail "$label: $script failed (exit $status; log: $logs/$label.log)"
+	fi
+	return 0
+}
+
+# summary_line: the closing line; skips are not passes.
+summary_line() {
+	if ((skipped > 0)); then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
+	((failed == 0))
 }

@@ -67,6 +67,10 @@ if [[ -z $timeout && $mode != shell ]]; then
 	timeout=600
 fi
 
+# The debug kernel is built on first use (a plain `make` builds the release one).
+why=./scripts/run-qemu.sh
+[[ $variant == debug ]] && why+=" --debug"
+need_variant "$variant" "$why"
 kdir=$BUILD_DIR/$variant/kdir
 bzimage=$kdir/arch/x86/boot/bzImage
 base_cpio=$BUILD_DIR/initramfs/base.cpio
