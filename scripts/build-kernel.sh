@@ -5,9 +5,12 @@
 #   scripts/build-kernel.sh release|debug
 #
 # The cache entry's name is a hash of everything that goes into the build:
-# the source tree's identity, the config fragments, this script and the
-# versions of clang, rustc and bindgen. Anything changed means a new entry; an
-# entry is only used once its build finished (the `.complete` marker).
+# the source tree's identity, the config fragments, the recipe (the function
+# build_kernel below, as bash prints it: comments and the messages around it
+# do not count) and the versions of clang, rustc and bindgen. Anything
+# changed means a new entry; an entry is only used once its build finished
+# (the `.complete` marker). Nothing writes into an entry after that, so the
+# cache may be read-only.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -15,10 +18,80 @@ source "$(dirname "$0")/lib.sh"
 variant=${1:?usage: build-kernel.sh release|debug}
 fragments=("$TOP/qemu/kernel.config")
 case $variant in
-release) ;;
-debug) fragments+=("$TOP/qemu/debug.config") ;;
+release) minutes=7 ;;
+debug)
+	fragments+=("$TOP/qemu/debug.config")
+	minutes=9
+	;;
 *) die "unknown kernel variant '$variant' (release or debug)" ;;
 esac
+
+# build_kernel SRC OUT FRAGMENT...: the recipe. Logs to OUT/build.log.
+build_kernel() {
+	local src=$1 out=$2
+	shift 2
+	local fragments=("$@") log=$out/build.log
+	local kmake=(make -C "$src" O="$out" ARCH=x86_64 LLVM="$LLVM" -j"$(nproc)")
+
+	run_logged "${kmake[@]}" tinyconfig
+	run_logged "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${fragments[@]}"
+	run_logged "${kmake[@]}" olddefconfig
+
+	# Kconfig silently drops options whose dependencies are missing (Rust
+	# when a tool is too old, KASAN with SLUB_TINY, ...). Refuse to build a
+	# kernel that is not what the fragments ask for.
+	local missing=() line want
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=n) want="# ${line%=n} is not set" ;;
+		CONFIG_*) want=$line ;;
+		*) continue ;;
+		esac
+		grep -qxF -- "$want" "$out/.config" || missing+=("$line")
+	done < <(grep -h '^CONFIG_' "${fragments[@]}")
+	if ((${#missing[@]})); then
+		if [[ " ${missing[*]} " == *" CONFIG_RUST=y "* ]]; then
+			say "Rust is not available to this kernel; the kernel says:"
+			"${kmake[@]}" rustavailable >&2 || true
+		fi
+		die "kernel $variant: Kconfig dropped: ${missing[*]}"
+	fi
+
+	local targets=(bzImage modules)
+	# The kernel's gdb helpers (make gdb), made now: nothing writes into the
+	# entry later.
+	grep -qx 'CONFIG_GDB_SCRIPTS=y' "$out/.config" && targets+=(scripts_gdb)
+	run_logged "${kmake[@]}" "${targets[@]}"
+
+	# Make the entry relocatable. Kbuild's generated $out/Makefile names the
+	# source tree and $out by absolute path, and so do its symlinks, so that
+	# a cache reached by another path (moved, restored under another home,
+	# bind-mounted elsewhere) would fail with "No rule to make target
+	# .../Makefile". A fetched source tree lives in the same cache, so
+	# relative paths hold wherever the cache is; a tree of the user's own
+	# (KERNEL_SRC=dir) stays where it is and keeps its absolute path.
+	local src_ref=$src link target
+	[[ $src == "$CACHE_DIR"/* ]] && src_ref=\$\(KBUILD_OUTPUT\)/$(realpath --relative-to="$out" "$src")
+	cat >"$out/Makefile" <<EOF
+# Written by scripts/build-kernel.sh in place of Kbuild's own, which names
+# both trees by absolute path: this one finds them from where it is.
+export KBUILD_OUTPUT := \$(realpath \$(dir \$(lastword \$(MAKEFILE_LIST))))
+include $src_ref/Makefile
+EOF
+	while IFS= read -r link; do
+		target=$(readlink "$link")
+		if [[ $target == "$CACHE_DIR"/* ]]; then
+			ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$target")" "$link"
+		fi
+	done < <(find "$out" -type l)
+}
+
+run_logged() { # Run a step; on failure show the end of the log ($log).
+	if ! "$@" >>"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "kernel $variant: '$*' failed; full log in $log"
+	fi
+}
 
 start=$(date +%s)
 src=$("$TOP/scripts/fetch-kernel-source.sh")
@@ -37,7 +110,8 @@ source_id() {
 key=$({
 	echo "variant=$variant"
 	source_id
-	cat "${fragments[@]}" "$TOP/scripts/build-kernel.sh"
+	cat "${fragments[@]}"
+	declare -f build_kernel
 	"clang$LLVM" --version | head -n1
 	rustc --version
 	bindgen --version
@@ -49,6 +123,8 @@ if [[ -f $out/.complete ]]; then
 	echo "$out"
 	exit 0
 fi
+[[ -w $CACHE_DIR ]] ||
+	die "the kernel cache $CACHE_DIR is read-only and has no $variant kernel for these tools and sources ($out); make it writable, or set SAMPLE_CACHE_DIR to a writable directory"
 
 # One kernel build at a time on this machine: another clone may be building
 # this very entry, which is then reused rather than built twice.
@@ -64,74 +140,11 @@ if [[ -f $out/.complete ]]; then
 	exit 0
 fi
 
-case $variant in
-release) minutes=7 ;;
-debug) minutes=9 ;;
-esac
 say "building the $variant kernel${KERNEL_WHY:+, which $KERNEL_WHY needs,} once (about $minutes minutes on 2 cores), into $out"
 rm -rf "$out"
 mkdir -p "$out"
 log=$out/build.log
-kmake=(make -C "$src" O="$out" ARCH=x86_64 LLVM="$LLVM" -j"$(nproc)")
-
-run_logged() { # Run a step; on failure show the end of the log.
-	if ! "$@" >>"$log" 2>&1; then
-		tail -n 40 "$log" >&2
-		die "kernel $variant: '$*' failed; full log in $log"
-	fi
-}
-
-run_logged "${kmake[@]}" tinyconfig
-run_logged "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${fragments[@]}"
-run_logged "${kmake[@]}" olddefconfig
-
-# Kconfig silently drops options whose dependencies are missing (Rust when a
-# tool is too old, KASAN with SLUB_TINY, ...). Refuse to build a kernel that is
-# not what the fragments ask for.
-missing=()
-while IFS= read -r line; do
-	case $line in
-	CONFIG_*=n) want="# ${line%=n} is not set" ;;
-	CONFIG_*) want=$line ;;
-	*) continue ;;
-	esac
-	grep -qxF -- "$want" "$out/.config" || missing+=("$line")
-done < <(grep -h '^CONFIG_' "${fragments[@]}")
-if ((${#missing[@]})); then
-	if [[ " ${missing[*]} " == *" CONFIG_RUST=y "* ]]; then
-		say "Rust is not available to this kernel; the kernel says:"
-		"${kmake[@]}" rustavailable >&2 || true
-	fi
-	die "kernel $variant: Kconfig dropped: ${missing[*]}"
-fi
-
-targets=(bzImage modules)
-# The kernel's gdb helpers (make gdb), made now: the entry may be read-only later.
-grep -qx 'CONFIG_GDB_SCRIPTS=y' "$out/.config" && targets+=(scripts_gdb)
-run_logged "${kmake[@]}" "${targets[@]}"
-
-# Make the entry relocatable. Kbuild's generated $out/Makefile names the
-# source tree and $out by absolute path, and so do its symlinks, so that a
-# cache reached by another path (moved, restored under another home, bind
-# mounted elsewhere) would fail with "No rule to make target .../Makefile".
-# A fetched source tree lives in the same cache, so relative paths hold
-# wherever the cache is; a tree of the user's own (KERNEL_SRC=dir) stays
-# where it is and keeps its absolute path.
-src_ref=$src
-[[ $src == "$CACHE_DIR"/* ]] && src_ref=\$\(KBUILD_OUTPUT\)/$(realpath --relative-to="$out" "$src")
-cat >"$out/Makefile" <<EOF
-# Written by scripts/build-kernel.sh in place of Kbuild's own, which names
-# both trees by absolute path: this one finds them from where it is.
-export KBUILD_OUTPUT := \$(realpath \$(dir \$(lastword \$(MAKEFILE_LIST))))
-include $src_ref/Makefile
-EOF
-while IFS= read -r link; do
-	target=$(readlink "$link")
-	if [[ $target == "$CACHE_DIR"/* ]]; then
-		ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$target")" "$link"
-	fi
-done < <(find "$out" -type l)
-
+build_kernel "$src" "$out" "${fragments[@]}"
 touch "$out/.complete"
 stage_done "kernel $variant" "$start" "built"
 echo "$out"

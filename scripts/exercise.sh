@@ -3,6 +3,8 @@
 #
 #   scripts/exercise.sh NAME [--solution]    (make exercise N=NAME [SOLUTION=1])
 #   scripts/exercise.sh NAME [--solution] --build-only   build, no VM
+#   scripts/exercise.sh NAME --kernel release ...   against that kernel instead
+#                                          (make lint: no debug kernel needed)
 #   scripts/exercise.sh --list
 #
 # The module(s) are built from exercises/NAME, the starting point that you
@@ -36,10 +38,15 @@ list() {
 	done
 }
 
-name='' solution=0 build_only=0
+name='' solution=0 build_only=0 kernel_arg=''
 while (($#)); do
 	case $1 in
 	--solution) solution=1 ;;
+	--kernel)
+		kernel_arg=${2?--kernel needs release or debug}
+		[[ $kernel_arg == release || $kernel_arg == debug ]] || die "--kernel takes release or debug, not '$kernel_arg'"
+		shift
+		;;
 	--build-only) build_only=1 ;;
 	--list)
 		list
@@ -74,6 +81,7 @@ if [[ -f $dir/exercise.conf ]]; then
 	kernel=$(sed -n 's/^KERNEL=//p' "$dir/exercise.conf")
 	kernel=${kernel:-release}
 fi
+kernel=${kernel_arg:-$kernel}
 need_variant "$kernel" "exercise $name"
 kdir=$BUILD_DIR/$kernel/kdir
 

@@ -69,6 +69,10 @@ fail() {
 	failed=$((failed + 1))
 	echo "not ok host $1${2:+: $2}"
 }
+skip() {
+	skipped=$((skipped + 1))
+	echo "skip host $1: $2"
+}
 
 # run_vm NAME ARGS...: runs the VM quietly, keeping its output in $logs/NAME.log.
 # shellcheck disable=SC2154 # $logs: set by the test script

@@ -6,6 +6,10 @@
 #            against `sample-tests --print-abi`)
 #   runner   run-qemu.sh turns an exit status, a panic, a WARNING and a
 #            timeout into the right result (four short VM boots)
+#   cache    a kernel cache entry reached by another path, read-only, with
+#            the path it was built at hidden, still builds both modules
+#            (needs root or passwordless sudo for a private mount namespace;
+#            otherwise a skip)
 #   lint     scripts/lint.sh: rustfmt, clippy, hot path, checkpatch, shellcheck
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -55,6 +59,44 @@ if ((status == 124)) && grep -q 'did not finish within 15s' "$logs/runner-timeou
 	pass "runner: a guest that runs past --timeout is killed and fails"
 else
 	fail "runner: --timeout did not work (exit $status)"
+fi
+
+# --- The kernel cache, moved. ------------------------------------------------
+# In a private mount namespace: the cache is bound read-only at another path,
+# an empty tmpfs hides the path it was built at, and the modules are built
+# against the entry there, as the user, with `make -C KDIR M=...`.
+moved_cache_build() {
+	local entry=$1 out=$2 moved=$3 user
+	user=$(id -un)
+	local as_root=()
+	((EUID == 0)) || as_root=(sudo -n)
+	# shellcheck disable=SC2016 # the script's own $1.. expand inside it
+	"${as_root[@]}" unshare -m --propagation private /bin/bash -euc '
+		cache=$1 entry=$2 out=$3 moved=$4 user=$5
+		shift 5
+		mount --bind "$cache" "$moved"
+		mount -o remount,bind,ro "$moved"
+		mount -t tmpfs hidden "$cache"
+		exec runuser -u "$user" -- "$@" -C "$moved/${entry#"$cache"/}" M="$TOP" MO="$out"
+	' _ "$CACHE_DIR" "$entry" "$out" "$moved" "$user" \
+		env PATH="$PATH" HOME="$HOME" RUSTUP_TOOLCHAIN="$RUSTUP_TOOLCHAIN" TOP="$TOP" make LLVM="$LLVM"
+}
+entry=$(readlink -f "$BUILD_DIR/release/kdir")
+cache=$(readlink -f "$CACHE_DIR")
+if [[ $entry != "$cache"/kernels/* ]]; then
+	skip "cache: a moved cache entry still builds the modules" "the release kernel is not in the cache ($entry)"
+elif ((EUID != 0)) && ! sudo -n true 2>/dev/null; then
+	skip "cache: a moved cache entry still builds the modules" "needs root or passwordless sudo (a private mount namespace)"
+else
+	moved=$(mktemp -d) out=$(mktemp -d)
+	status=0
+	CACHE_DIR=$cache moved_cache_build "$entry" "$out" "$moved" >"$logs/cache-moved.log" 2>&1 || status=$?
+	if ((status == 0)) && [[ -f $out/rust_sample.ko && -f $out/src/c_sample.ko ]]; then
+		pass "cache: a kernel entry bound read-only at another path, its old path hidden, still builds both modules"
+	else
+		fail "cache: a moved kernel entry did not build the modules (exit $status)" "$(tail -n 5 "$logs/cache-moved.log")"
+	fi
+	rm -rf "$moved" "$out"
 fi
 
 say "lint: rustfmt, clippy, hot path, checkpatch, shellcheck"
