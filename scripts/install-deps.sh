@@ -3,9 +3,9 @@
 #
 #   NO_INSTALL=1 scripts/install-deps.sh   only report what is missing
 #   scripts/install-deps.sh early          only what the next steps need at
-#                                          once (cc, xz): build.sh then fetches
-#                                          the kernel source while the rest
-#                                          installs
+#                                          once (cc, xz, the Rust toolchain):
+#                                          build.sh then fetches the kernel
+#                                          source while the rest installs
 #
 # Before it: git, make, ca-certificates, curl and rustup (README.md, "What
 # it needs"). Without rustup it prints the command that installs it and
@@ -19,6 +19,8 @@ source "$(dirname "$0")/lib.sh"
 BINDGEN_VERSION=0.73.2
 mode=${1:-all}
 [[ $mode == all || $mode == early ]] || die "usage: install-deps.sh [early]"
+# With NO_INSTALL the full call reports everything at once.
+[[ $mode == early && -n ${NO_INSTALL:-} ]] && exit 0
 
 # rustup is the one prerequisite that is not a Debian package everywhere.
 if ! command -v rustup >/dev/null; then
@@ -112,11 +114,6 @@ apt_install() { # Installs the missing packages (if any), or says how.
 	fi
 }
 
-if [[ $mode == early ]]; then
-	apt_install
-	exit 0
-fi
-
 # --- Rust: the pinned toolchain with rust-src, the musl target, bindgen. ----
 components=(rust-src clippy rustfmt)
 targets=(x86_64-unknown-linux-musl)
@@ -139,7 +136,10 @@ else
 	done
 fi
 have_bindgen=$(bindgen --version 2>/dev/null | awk '{print $2}' || true)
-if [[ -z $have_bindgen ]] || [[ $(printf '%s\n' 0.71.1 "$have_bindgen" | sort -V | head -n1) != 0.71.1 ]]; then
+# bindgen compiles with cc: not in the early phase.
+if [[ $mode == early ]]; then
+	:
+elif [[ -z $have_bindgen ]] || [[ $(printf '%s\n' 0.71.1 "$have_bindgen" | sort -V | head -n1) != 0.71.1 ]]; then
 	rust_todo+=("cargo install --quiet --locked bindgen-cli --version $BINDGEN_VERSION   # the kernel's Rust bindings (needs >= 0.71.1)")
 fi
 rust_install() { # The steps above, in order.
@@ -162,11 +162,12 @@ if [[ -n ${NO_INSTALL:-} ]]; then
 fi
 
 # The Rust steps are mostly downloads and a compile, apt mostly unpacking:
-# they run side by side. (bindgen's link needs cc, which `early` installed;
-# without it, the Rust steps wait for apt.)
-rust_log=$BUILD_DIR/rust-install.log
+# they run side by side (early: the toolchain's download beside cc and xz;
+# then bindgen's compile beside the rest). bindgen's link needs cc, which
+# the early phase installed; without it, the Rust steps wait for apt.
+rust_log=$BUILD_DIR/rust-install-$mode.log
 mkdir -p "$BUILD_DIR"
-if command -v cc >/dev/null; then
+if [[ $mode == early ]] || command -v cc >/dev/null; then
 	rust_install >"$rust_log" 2>&1 &
 	rust_pid=$!
 	apt_install
