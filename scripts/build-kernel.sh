@@ -18,10 +18,10 @@ source "$(dirname "$0")/lib.sh"
 variant=${1:?usage: build-kernel.sh release|debug}
 fragments=("$TOP/qemu/kernel.config")
 case $variant in
-release) minutes=7 ;;
+release) minutes=8 ;;
 debug)
 	fragments+=("$TOP/qemu/debug.config")
-	minutes=9
+	minutes=10
 	;;
 *) die "unknown kernel variant '$variant' (release or debug)" ;;
 esac

@@ -9,7 +9,8 @@
 # For each Debian suite, as root on the host:
 #   base     a pristine `debootstrap --variant=minbase` tree, made once and
 #            reused ($CACHE_DIR/fresh/base-SUITE; FRESH_REBASE=1 remakes it)
-#   copy     a scratch copy of it, with proc, sys and dev mounted
+#   copy     a scratch copy of it in $FRESH_WORK (/var/tmp/...), its root a
+#            private mount point, with proc, sys and dev mounted
 #   prereqs  only what README.md lists: git, make, ca-certificates, curl
 #            (and sudo for the student), the host's extra certificate
 #            authorities (update-ca-certificates), and rustup with the stable
