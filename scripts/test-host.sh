@@ -72,14 +72,14 @@ moved_cache_build() {
 	((EUID == 0)) || as_root=(sudo -n)
 	# shellcheck disable=SC2016 # the script's own $1.. expand inside it
 	"${as_root[@]}" unshare -m --propagation private /bin/bash -euc '
-		cache=$1 entry=$2 out=$3 moved=$4 user=$5
-		shift 5
+		cache=$1 entry=$2 out=$3 moved=$4 user=$5 module=$6
+		shift 6
 		mount --bind "$cache" "$moved"
 		mount -o remount,bind,ro "$moved"
 		mount -t tmpfs hidden "$cache"
-		exec runuser -u "$user" -- "$@" -C "$moved/${entry#"$cache"/}" M="$TOP" MO="$out"
-	' _ "$CACHE_DIR" "$entry" "$out" "$moved" "$user" \
-		env PATH="$PATH" HOME="$HOME" RUSTUP_TOOLCHAIN="$RUSTUP_TOOLCHAIN" TOP="$TOP" make LLVM="$LLVM"
+		exec runuser -u "$user" -- "$@" -C "$moved/${entry#"$cache"/}" M="$module" MO="$out"
+	' _ "$CACHE_DIR" "$entry" "$out" "$moved" "$user" "$TOP" \
+		env PATH="$PATH" HOME="$HOME" RUSTUP_TOOLCHAIN="$RUSTUP_TOOLCHAIN" make LLVM="$LLVM"
 }
 entry=$(readlink -f "$BUILD_DIR/release/kdir")
 cache=$(readlink -f "$CACHE_DIR")
