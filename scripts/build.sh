@@ -30,7 +30,10 @@ if [[ $what == all ]]; then
 	fetch_log=$BUILD_DIR/fetch-source.log
 	"$TOP/scripts/fetch-kernel-source.sh" >/dev/null 2>"$fetch_log" &
 	fetch_pid=$!
-	"$TOP/scripts/install-deps.sh"
+	"$TOP/scripts/install-deps.sh" || {
+		kill "$fetch_pid" 2>/dev/null || true
+		exit 1
+	}
 	fetch_status=0
 	wait "$fetch_pid" || fetch_status=$?
 	cat "$fetch_log" >&2
