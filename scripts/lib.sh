@@ -107,7 +107,7 @@ count_summary() {
 host_run() {
 	local label=$1 script=$2 status=0 summary
 	"$script" >"$logs/$label.log" 2>&1 || status=$?
-	grep -a -E '^(ok|not ok|skip) ' "$logs/$label.log" | sed "s/^/[$label] /" || true
+	grep -a -E '^(\[[a-z-]+\] )*(ok|not ok|skip) ' "$logs/$label.log" | sed "s/^/[$label] /" || true
 	count_summary "$logs/$label.log"
 	if ((status != 0)) && [[ -z $summary || $summary == *" 0 failed"* ]]; then
 		tail -n 20 "$logs/$label.log" | sed "s/^/[$label] /"
