@@ -50,7 +50,10 @@ fi
 for variant in "${variants[@]}"; do
 	start=$(date +%s)
 	kdir=$BUILD_DIR/$variant/kdir
-	[[ -d $kdir ]] || die "no $variant kernel yet: run 'make' first"
+	if [[ ! -d $kdir ]]; then
+		[[ $variant == debug ]] && die "no debug kernel yet: run 'make all-kernels' first"
+		die "no $variant kernel yet: run 'make' first"
+	fi
 	log=$BUILD_DIR/$variant/modules.log
 	# CLIPPY=1: clippy checks the Rust module as it compiles.
 	if ! make -C "$kdir" M="$TOP" MO="$BUILD_DIR/$variant" LLVM="$LLVM" CLIPPY=1 >"$log" 2>&1; then
