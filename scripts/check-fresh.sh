@@ -214,7 +214,7 @@ for suite in "${suites[@]}"; do
 	root=$work/$suite
 	start=$(date +%s)
 	failed_step=''
-	say "fresh $suite (as $user${FRESH_COLD:+, cold kernel cache}; commit $(git -C "$TOP" rev-parse --short HEAD))"
+	say "fresh $suite (as $user${FRESH_COLD:+, cold kernel cache}; commit ${head:0:7})"
 	if step "$suite" base make_base "$suite" &&
 		step "$suite" copy setup_copy "$suite" "$user" &&
 		step "$suite" prereqs prereqs "$user" &&
