@@ -59,8 +59,10 @@ check-fresh:
 fuzz: all
 	@DURATION=$(DURATION) SEED=$(SEED) $(scripts)/fuzz.sh
 
-# Both drivers against a pipe in the VM: build/bench/bench.json, charts,
-# docs/performance.md (BENCH_ARGS=--quick for a smoke test).
+# Both drivers against a pipe in the VM, on QEMU's instruction clock under
+# TCG (BENCH_CLOCK=wall: the wall clock), and where Rust's extra
+# instructions go: build/bench/. PUBLISH=1 runs both clocks and refreshes
+# docs/performance.md and docs/img/.
 .PHONY: bench
 bench: all
 	@$(scripts)/bench.sh $(BENCH_ARGS)
@@ -120,7 +122,7 @@ help:
 ##   make check-fresh    the quick start and test-host on fresh Debian chroots (root;
 ##                       FRESH_SUITES="bookworm trixie", FRESH_COLD=1: empty kernel cache)
 ##   make fuzz           model-based random testing on the debug kernel (DURATION=120, SEED=n)
-##   make bench          throughput and latency of both drivers vs a pipe (docs/performance.md)
+##   make bench          both drivers vs a pipe, instruction-exact under TCG (PUBLISH=1: docs/performance.md)
 ##   make run            rebuild the modules and initramfs only, then boot into a shell
 ##   make clean          remove build/ (this clone's output)
 ##   make distclean      also remove the cached kernel source and kernels

@@ -1,24 +1,20 @@
 #!/usr/bin/env bash
-# `make bench`: measures both drivers against a pipe in the release VM and
-# writes build/bench/bench.json, a results table and two charts.
+# `make bench`: both drivers against each other and against a pipe, in the
+# release VM, and where Rust's extra instructions go (docs/performance.md).
 #
-#   scripts/bench.sh                   the full run (about 2 minutes under TCG)
-#   scripts/bench.sh --quick           a smoke test (2 short repetitions)
-#   scripts/bench.sh --reps 5 --sample-ms 300    arguments for sample-bench
+#   make bench                     the instruction clock under TCG (KVM: wall)
+#   make bench BENCH_CLOCK=wall    the wall clock instead
+#   make bench PUBLISH=1           both clocks; refresh docs/performance.md
+#                                  and docs/img/ (commit the result)
+#   make bench BENCH_ARGS='--reps 5 --sample-ms 100'   sample-bench's options
 #
-# Steps: install python3-matplotlib if it is missing (for the charts); time a
-# cached `make`; build the guest program sample-bench (tests/suite,
-# src/bin/sample-bench.rs); boot the release kernel with it
-# (run-qemu.sh --add) and run it; take the JSON it prints between its marker
-# lines from the console; add the host's facts (module sizes, source lines,
-# `unsafe` blocks, boot and build times, KVM or TCG) and hand everything to
-# scripts/bench_report.py, which writes build/bench/bench.json, results.md
-# and the charts, copies the charts to docs/img/ and refreshes the results
-# block of docs/performance.md.
-#
-# Environment: BENCH_TIMEOUT (seconds for the VM, default 420),
-# BENCH_MAKE_TIMING=0 (skip the timed cached `make`), NO_INSTALL=1 (do not
-# install matplotlib: no charts).
+# Steps: gdb and matplotlib (install-deps.sh bench); the guest program
+# sample-bench (tests/suite/src/bin/sample-bench.rs); one VM boot that
+# measures (run-qemu.sh --icount, or the wall clock); one boot on the
+# instruction clock that single-steps each driver's operations through
+# QEMU's gdb stub (scripts/bench_trace.py, the price list); then
+# scripts/bench_report.py, which writes build/bench/: bench.json,
+# results.md and the charts.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -29,151 +25,91 @@ for arg in "${bench_args[@]}"; do
 done
 out=$BUILD_DIR/bench
 mkdir -p "$out"
-# The Debian package installs matplotlib for the system's Python.
-python=/usr/bin/python3
+rm -f "$out"/*.json "$out"/*.png "$out"/*.txt
 
-# --- 1. matplotlib, for the charts. ------------------------------------------
-if ! "$python" -c 'import matplotlib' 2>/dev/null; then
-	if [[ -n ${NO_INSTALL:-} ]]; then
-		say "python3-matplotlib is missing and NO_INSTALL is set: no charts"
-	else
-		say "installing python3-matplotlib (Debian package) for the charts"
-		sudo=()
-		((EUID == 0)) || sudo=(sudo)
-		export DEBIAN_FRONTEND=noninteractive
-		if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends python3-matplotlib >"$out/apt.log" 2>&1; then
-			"${sudo[@]}" apt-get update -q >>"$out/apt.log" 2>&1 || true
-			"${sudo[@]}" apt-get install -y -q --no-install-recommends python3-matplotlib >>"$out/apt.log" 2>&1 ||
-				die "installing python3-matplotlib failed; see $out/apt.log"
-		fi
-	fi
-fi
-[[ -x $python ]] || die "$python is missing: apt-get install python3"
-
-# --- 2. A cached `make`, timed. ------------------------------------------------
-cached_s=null
-if [[ ${BENCH_MAKE_TIMING:-1} != 0 ]]; then
-	say "timing a cached 'make' (everything is built already)"
-	start=$(date +%s%N)
-	"${MAKE:-make}" -s -C "$TOP" all 2>"$out/make-cached.log" ||
-		die "make failed; see $out/make-cached.log"
-	cached_s=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
-fi
-
-# --- 3. The guest program. ---------------------------------------------------
+# --- 1. Tools and the guest program. -----------------------------------------
+"$TOP/scripts/install-deps.sh" bench
+command -v gdb >/dev/null || die "gdb is missing (NO_INSTALL is set?): apt-get install gdb"
 say "building sample-bench"
 cargo build --quiet --release --locked --target x86_64-unknown-linux-musl \
 	--manifest-path "$TOP/tests/suite/Cargo.toml" --target-dir "$BUILD_DIR/cargo" --bin sample-bench
-mkdir -p "$BUILD_DIR/tools"
-cp "$BUILD_DIR/cargo/x86_64-unknown-linux-musl/release/sample-bench" "$BUILD_DIR/tools/"
+sample_bench=$BUILD_DIR/cargo/x86_64-unknown-linux-musl/release/sample-bench
 
-# --- 4. The run. ---------------------------------------------------------------
-say "running sample-bench ${bench_args[*]} in the release VM (its progress follows)"
-loadavg=$(cut -d' ' -f1 /proc/loadavg)
-start=$(date +%s%N)
-set +e
-"$TOP/scripts/run-qemu.sh" --timeout "${BENCH_TIMEOUT:-420}" \
-	--add "$BUILD_DIR/tools/sample-bench:/usr/bin/sample-bench" \
-	--exec "sample-bench ${bench_args[*]}" 2>"$out/runner.log" |
-	tee "$out/console.log" | tr -d '\r' | grep --line-buffered -a '^sample-bench: ' >&2
-status=${PIPESTATUS[0]}
-set -e
-vm_wall_s=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
-tr -d '\r' <"$out/console.log" >"$out/console.txt"
-if ((status != 0)); then
-	cat "$out/runner.log" >&2
-	tail -n 30 "$out/console.txt" >&2
-	die "the benchmark VM failed (status $status); console in $out/console.txt"
+# --- 2. Which clocks. ----------------------------------------------------------
+# The instruction clock exists under TCG only; under KVM time is the CPU's.
+# It is exact, so three short samples per figure are enough; the wall clock
+# needs more and longer ones to see through the noise.
+accel=tcg
+! kvm_works "$BUILD_DIR/release/kdir/arch/x86/boot/bzImage" || accel=kvm
+clock=${BENCH_CLOCK:-instructions}
+[[ $clock =~ ^(instructions|wall)$ ]] || die "BENCH_CLOCK must be instructions or wall, not '$clock'"
+if [[ $accel == kvm && $clock == instructions ]]; then
+	say "KVM: the guest runs on the real CPU, so the clock is the wall clock"
+	clock=wall
 fi
+clocks=("$clock")
+[[ -z ${PUBLISH:-} || $clock == wall ]] || clocks+=(wall)
 
-# KVM or TCG: run-qemu.sh says which on stderr.
-accel=$(grep -o -E 'booting the [a-z]+ kernel \((kvm|tcg)' "$out/runner.log" | grep -o -E '(kvm|tcg)$' || true)
-accel=${accel:-unknown}
-
-# The guest's JSON, without any kernel message that slipped in between.
-sed -n '/^SAMPLE-BENCH-JSON-BEGIN$/,/^SAMPLE-BENCH-JSON-END$/p' "$out/console.txt" |
-	sed '1d;$d' | grep -v -E '^\[ *[0-9]+\.[0-9]+\] ' >"$out/guest.json" || true
-[[ -s $out/guest.json ]] || die "no JSON between the markers in $out/console.txt"
-
-# Guest seconds at which the kernel started /init (printk timestamps).
-run_init_s=$(sed -n -E 's/^\[ *([0-9]+\.[0-9]+)\] Run \/init as init process.*/\1/p' "$out/console.txt" | head -n1)
-
-# --- 5. Host facts: modules, sources, build times. ------------------------------
-sizer=llvm-size$LLVM
-command -v "$sizer" >/dev/null || sizer=size
-# size_json KO: {"text": N, "data": N, "bss": N} (Berkeley format).
-size_json() {
-	"$sizer" "$1" | awk 'NR == 2 { printf "{\"text\": %d, \"data\": %d, \"bss\": %d}", $1, $2, $3 }'
+# measure CLOCK: one boot that runs sample-bench; its console in $out.
+measure() {
+	local clock=$1 opts=() args=("${bench_args[@]}")
+	if [[ $clock == instructions ]]; then
+		opts=(--icount)
+	elif ((${#args[@]} == 0)); then
+		args=(--reps 7 --sample-ms 300)
+	fi
+	say "measuring on the $clock clock: sample-bench ${args[*]} (its progress follows)"
+	set +e
+	"$TOP/scripts/run-qemu.sh" "${opts[@]}" --timeout 600 \
+		--add "$sample_bench:/usr/bin/sample-bench" --exec "sample-bench ${args[*]}" \
+		2>"$out/runner-$clock.txt" | tr -d '\r' | tee "$out/console-$clock.txt" |
+		grep --line-buffered -a '^sample-bench: ' >&2
+	local status=${PIPESTATUS[0]}
+	set -e
+	((status == 0)) || {
+		cat "$out/runner-$clock.txt" >&2
+		die "the benchmark VM failed (status $status); console in $out/console-$clock.txt"
+	}
 }
-# Lines that are neither blank nor only a comment.
-code_lines() {
-	cat "$@" | grep -c -v -E '^\s*($|//|/\*|\*)'
-}
-# `unsafe { ... }` blocks outside comments.
-unsafe_blocks() {
-	cat "$@" | grep -v -E '^\s*//' | grep -o -E '\bunsafe\s*\{' | wc -l
-}
-rust_src=("$TOP/rust_sample.rs" "$TOP/src/ring.rs")
-c_src=("$TOP/src/c_sample.c")
-rust_ko=$BUILD_DIR/release/rust_sample.ko
-c_ko=$BUILD_DIR/release/src/c_sample.ko
-[[ -f $rust_ko && -f $c_ko ]] || die "the release modules are missing: run 'make' first"
-# The KUnit tests at the end of src/ring.rs, counted apart.
-ring_test_lines=$(awk '/^#\[kunit_tests/ { found = 1 } found { n++ } END { print n + 0 }' "$TOP/src/ring.rs")
-
-# Cold kernel builds: how long each cached kernel took, from its cache entry
-# (build.log is created first, .complete touched last).
-cold_json=
-for variant in release debug; do
-	kdir=$(readlink -f "$BUILD_DIR/$variant/kdir" 2>/dev/null) || continue
-	[[ -f $kdir/.complete && -f $kdir/build.log ]] || continue
-	born=$(stat -c %W "$kdir/build.log")
-	((born > 0)) || continue
-	secs=$(($(stat -c %Y "$kdir/.complete") - born))
-	cold_json+="${cold_json:+, }\"kernel $variant\": {\"seconds\": $secs, \"cache_entry\": \"$(basename "$kdir")\"}"
+for c in "${clocks[@]}"; do
+	measure "$c"
 done
-# The cached run's stage lines: [name      ]   Ns  what.
-stages_json=$(sed -n -E 's/^\[([^]]*[^] ]) *\] +([0-9]+)s +(.*)$/"\1": \2/p' "$out/make-cached.log" 2>/dev/null | paste -sd, - || true)
 
-cpu_model=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1 | tr -d '\042\134')
-qemu_version=$(qemu-system-x86_64 --version | head -n1 | tr -d '\042\134')
-cat >"$out/host.json" <<EOF
-{
-  "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-  "accel": "$accel",
-  "cpu_model": "$cpu_model",
-  "host_cpus": $(nproc),
-  "loadavg_at_start": $loadavg,
-  "qemu": "$qemu_version",
-  "rustc": "$(rustc --version)",
-  "bench_args": "${bench_args[*]}",
-  "boot": {"run_init_s": ${run_init_s:-null}, "vm_wall_s": $vm_wall_s,
-           "note": "run_init_s: guest printk time of 'Run /init as init process'; vm_wall_s: the whole run-qemu.sh call, boot and benchmark"},
-  "make": {"cached_s": $cached_s, "cached_stages_s": {$stages_json},
-           "cold_kernels": {$cold_json},
-           "cold_source": "from the kernel cache entries' timestamps: build.log created to .complete touched"},
-  "modules": {
-    "rust_sample": {"ko": "build/release/rust_sample.ko", "size": $(size_json "$rust_ko"),
-                    "sources": ["rust_sample.rs", "src/ring.rs"],
-                    "lines": $(cat "${rust_src[@]}" | wc -l), "code_lines": $(code_lines "${rust_src[@]}"),
-                    "kunit_test_lines_in_ring_rs": $ring_test_lines,
-                    "unsafe_blocks": $(unsafe_blocks "${rust_src[@]}")},
-    "c_sample": {"ko": "build/release/src/c_sample.ko", "size": $(size_json "$c_ko"),
-                 "sources": ["src/c_sample.c"],
-                 "lines": $(cat "${c_src[@]}" | wc -l), "code_lines": $(code_lines "${c_src[@]}")},
-    "size_tool": "$sizer"
-  }
+# --- 3. The price list: each operation single-stepped. -----------------------
+say "counting each function's instructions: gdb single-steps one of each operation"
+port=$((20000 + RANDOM % 10000))
+GDB_PORT=$port "$TOP/scripts/run-qemu.sh" --icount --smp 1 --gdb --timeout 300 \
+	--add "$sample_bench:/usr/bin/sample-bench" --exec 'sample-bench --trace' \
+	>"$out/console-trace.txt" 2>"$out/runner-trace.txt" &
+vm=$!
+for _ in $(seq 100); do
+	grep -q 'waiting for gdb' "$out/runner-trace.txt" 2>/dev/null && break
+	sleep 0.1
+done
+TRACE_OUT=$out/trace.json gdb -q -batch -nx "$BUILD_DIR/release/kdir/vmlinux" \
+	-ex "target remote localhost:$port" -x "$TOP/scripts/bench_trace.py" >"$out/gdb.txt" 2>&1 || {
+	kill "$vm" 2>/dev/null || true
+	tail -n 20 "$out/gdb.txt" >&2
+	die "the instruction trace failed; see $out/gdb.txt"
 }
-EOF
+wait "$vm" || die "the trace VM failed; see $out/runner-trace.txt and $out/console-trace.txt"
+tr -d '\r' <"$out/console-trace.txt" | grep -a '^SAMPLE-BENCH-SYM ' >"$out/module-symbols.txt"
 
-# --- 6. Report. ------------------------------------------------------------------
-"$python" "$TOP/scripts/bench_report.py" "$out/guest.json" "$out/host.json" "$out" --docs "$TOP/docs"
-echo
-case $accel in
-kvm) echo "The guest ran under KVM." ;;
-*)
-	echo "WARNING: the guest ran under ${accel^^} (software emulation, no KVM): the absolute"
-	echo "figures say little about real hardware; read them only as ratios."
-	;;
-esac
-echo "results: $out/bench.json"
+# --- 4. Facts about the host and the modules, then the report. --------------
+facts=$out/host.txt
+{
+	echo "accel $accel"
+	echo "qemu $(qemu-system-x86_64 --version | head -n1)"
+	echo "icount_cpu $ICOUNT_CPU"
+	echo "host_cpu $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)"
+	echo "host_cpus $(nproc)"
+	echo "loadavg $(cut -d' ' -f1 /proc/loadavg)"
+	echo "rustc $(rustc --version)"
+	echo "date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+} >"$facts"
+python=/usr/bin/python3
+"$python" "$TOP/scripts/bench_report.py" --out "$out" --clocks "${clocks[*]}" \
+	--vmlinux "$BUILD_DIR/release/kdir/vmlinux" --nm "llvm-nm$LLVM" --objdump "llvm-objdump$LLVM" \
+	--rust-ko "$BUILD_DIR/release/rust_sample.ko" --c-ko "$BUILD_DIR/release/src/c_sample.ko" \
+	${PUBLISH:+--publish "$TOP/docs"}
+echo "results: $out/bench.json, $out/results.md"

@@ -1,308 +1,351 @@
 #!/usr/bin/env python3
-"""The host side of `make bench`, after the guest has run sample-bench.
+"""The host side of `make bench` (scripts/bench.sh), after the VMs ran.
 
-    bench_report.py GUEST_JSON HOST_JSON OUT_DIR [--docs DOCS_DIR]
-
-Merges the guest's measurements (GUEST_JSON, sample-bench's output) with the
-host's facts (HOST_JSON, written by scripts/bench.sh) into OUT_DIR/bench.json,
-adds the verdicts on the project's targets, prints the results as a table
-(also written to OUT_DIR/results.md) and, when matplotlib is there, draws
-OUT_DIR/throughput.png and OUT_DIR/latency.png. With --docs, the charts are
-copied to DOCS_DIR/img/ and the results block of DOCS_DIR/performance.md
-(between its BENCH-RESULTS markers) is replaced with the new table.
+Reads from OUT: console-CLOCK.txt (sample-bench's SAMPLE-BENCH-RESULT
+lines, one file per clock), trace.json (bench_trace.py's instruction
+addresses), module-symbols.txt (the modules' /proc/kallsyms lines) and
+host.txt. Writes OUT/bench.json, OUT/results.md, OUT/price-list.md and
+the charts; with --publish DOCS, also the results block of
+DOCS/performance.md, DOCS/price-list.md and the charts in DOCS/img/.
 """
 
+import argparse
+import bisect
 import json
+import re
 import shutil
-import sys
+import statistics
+import subprocess
+from collections import Counter, defaultdict
 from pathlib import Path
 
-TARGETS = ["rust_sample", "c_sample", "pipe"]
+DEVICES = ["rust_sample", "c_sample"]
+TARGETS = DEVICES + ["pipe"]
 CHUNKS = ["64", "4096", "65536"]
-CHUNK_LABEL = {"64": "64 B", "4096": "4 KiB", "65536": "64 KiB"}
 COLOURS = {"rust_sample": "#b7410e", "c_sample": "#3465a4", "pipe": "#888a85"}
+# What a figure is called on each clock: per operation, and for streaming.
+UNITS = {
+    "instructions": ("instructions per operation", "bytes per 1,000 instructions", 1e3),
+    "wall": ("ns per operation", "MiB/s", 1e9 / 2**20),
+}
 
-# The targets of the issue: Rust within 3 % of C; both drivers within 20 %
-# of the pipe at every chunk size.
-RUST_VS_C = 0.03
-DRIVER_VS_PIPE = 0.20
+
+# --- The measurements -------------------------------------------------------
 
 
-def verdicts(guest):
-    """Which of the project's targets the measured medians meet."""
-    r = guest["ratios"]
-    out = {
-        "rust_within_3pct_of_c_throughput": r["rust_over_c_throughput"] >= 1 - RUST_VS_C,
-        "rust_within_3pct_of_c_throughput_every_chunk": all(
-            v >= 1 - RUST_VS_C for v in r["rust_over_c_throughput_by_chunk"].values()
-        ),
-        "rust_within_3pct_of_c_latency": r["rust_over_c_latency"] <= 1 + RUST_VS_C,
+def read_results(console, clock):
+    """{benchmark: {target: [value per repetition]}}: per-operation cost, or
+    bytes per unit of time for streaming; and the guest's facts."""
+    per_op, per_time = 1.0, UNITS[clock][2]
+    results, guest = defaultdict(lambda: defaultdict(list)), {}
+    for line in console.read_text(errors="replace").splitlines():
+        fields = line.split()
+        if fields[:1] == ["SAMPLE-BENCH-GUEST"]:
+            guest = dict(f.split("=", 1) for f in fields[1:])
+        elif fields[:1] == ["SAMPLE-BENCH-RESULT"] and len(fields) == 5:
+            bench, target, count, ns = fields[1], fields[2], int(fields[3]), int(fields[4])
+            value = count / ns * per_time if bench.startswith("stream") else ns / count * per_op
+            results[bench][target].append(value)
+    if not results:
+        raise SystemExit(f"bench_report: no results in {console}")
+    return results, guest
+
+
+def summary(results):
+    return {
+        bench: {t: {"median": statistics.median(v), "min": min(v), "max": max(v), "samples": v} for t, v in by.items()}
+        for bench, by in results.items()
     }
-    for dev in ("rust", "c"):
-        by_chunk = r[f"{dev}_over_pipe_throughput_by_chunk"]
-        out[f"{dev}_within_20pct_of_pipe_every_chunk"] = all(
-            v >= 1 - DRIVER_VS_PIPE for v in by_chunk.values()
-        )
-    return out
 
 
-def fmt(x, digits=1):
-    return "-" if x is None else f"{x:,.{digits}f}"
+def ratios(results, cpus):
+    """Medians' ratios. Latency: < 1 favours the numerator; throughput: > 1."""
+    med = {b: {t: statistics.median(v) for t, v in by.items()} for b, by in results.items()}
+    out = {}
+    if cpus == 1:
+        out["rust_over_c_latency"] = med["roundtrip"]["rust_sample"] / med["roundtrip"]["c_sample"]
+        out["rust_over_c_get_stats"] = med["get_stats"]["rust_sample"] / med["get_stats"]["c_sample"]
+        out["rust_over_pipe_latency"] = med["roundtrip"]["rust_sample"] / med["roundtrip"]["pipe"]
+    for chunk in CHUNKS:
+        s = med[f"stream-{cpus}cpu-{chunk}"]
+        out[f"rust_over_c_throughput_{chunk}"] = s["rust_sample"] / s["c_sample"]
+        out[f"rust_over_pipe_throughput_{chunk}"] = s["rust_sample"] / s["pipe"]
+        out[f"c_over_pipe_throughput_{chunk}"] = s["c_sample"] / s["pipe"]
+    return {k: round(v, 5) for k, v in out.items()}
 
 
-def spread(s):
-    return f"±{s['spread_pct'] / 2:.0f}%" if s.get("spread_pct") is not None else ""
+# --- The price list -----------------------------------------------------------
 
 
-def table(doc):
-    """The results as Markdown."""
-    g, h, r = doc["guest"], doc["host"], doc["guest"]["ratios"]
-    lines = []
-    add = lines.append
-    cfg = g["config"]
-    add(
-        f"Run {h['date']} on {h['accel'].upper()} ({h['cpu_model']}, "
-        f"{h['host_cpus']} host CPUs, load {h['loadavg_at_start']} at start); guest "
-        f"kernel {g['guest']['kernel']}, CPUs online {g['guest']['cpus_online']}, "
-        f"clocksource {g['guest']['clocksource']}. {cfg['repetitions']} repetitions "
-        f"of {cfg['sample_s']:g} s per sample, interleaved; medians, ± half the "
-        f"min-max spread."
-    )
-    add("")
-    add("| throughput (MiB/s) | rust_sample | c_sample | pipe | Rust/C | Rust/pipe | C/pipe |")
-    add("|---|---:|---:|---:|---:|---:|---:|")
-    for c in CHUNKS:
-        t = g["throughput_mib_s"][c]
-        cells = [f"{fmt(t[x]['median'])} {spread(t[x])}" for x in TARGETS]
-        add(
-            f"| {CHUNK_LABEL[c]} chunks | {' | '.join(cells)} | "
-            f"{r['rust_over_c_throughput_by_chunk'][c]:.3f} | "
-            f"{r['rust_over_pipe_throughput_by_chunk'][c]:.3f} | "
-            f"{r['c_over_pipe_throughput_by_chunk'][c]:.3f} |"
-        )
-    add(
-        f"| geometric mean | | | | {r['rust_over_c_throughput']:.3f} | "
-        f"{r['rust_over_pipe_throughput']:.3f} | {r['c_over_pipe_throughput']:.3f} |"
-    )
-    add("")
-    if "switches_per_mib" in g:
-        add(
-            "| context switches per MiB streamed (medians) | reader sleeps | writer sleeps "
-            "| reader preempted | writer preempted |"
-        )
-        add("|---|---:|---:|---:|---:|")
-        for c in CHUNKS:
-            for x in TARGETS:
-                sw = g["switches_per_mib"][c][x]
-                add(
-                    f"| {CHUNK_LABEL[c]}, {x} | "
-                    + " | ".join(
-                        fmt(sw[k]["median"], 0)
-                        for k in ("reader_sleeps", "writer_sleeps", "reader_preempted", "writer_preempted")
-                    )
-                    + " |"
-                )
-        add("")
-    add("| latency (ns per operation) | rust_sample | c_sample | pipe | getppid | Rust/C |")
-    add("|---|---:|---:|---:|---:|---:|")
-    rt, io = g["roundtrip_ns"], g["ioctl_ns"]
-    add(
-        "| 1-byte write + 1-byte read | "
-        + " | ".join(f"{fmt(rt[x]['median'], 0)} {spread(rt[x])}" for x in TARGETS)
-        + f" | | {r['rust_over_c_latency']:.3f} |"
-    )
-    add(
-        f"| ioctl: GET_STATS (pipe: FIONREAD) | "
-        f"{fmt(io['rust_sample_get_stats']['median'], 0)} {spread(io['rust_sample_get_stats'])} | "
-        f"{fmt(io['c_sample_get_stats']['median'], 0)} {spread(io['c_sample_get_stats'])} | "
-        f"{fmt(io['pipe_fionread']['median'], 0)} {spread(io['pipe_fionread'])} | "
-        f"{fmt(io['getppid']['median'], 0)} {spread(io['getppid'])} | "
-        f"{r['rust_over_c_ioctl']:.3f} |"
-    )
-    add("")
-    v = doc["targets"]
-    yes = {True: "met", False: "**not met**"}
-    add("| target | measured | |")
-    add("|---|---:|---|")
-    add(
-        f"| Rust within 3% of C, throughput (geomean) | {r['rust_over_c_throughput']:.3f} | "
-        f"{yes[v['rust_within_3pct_of_c_throughput']]} |"
-    )
-    worst = min(r["rust_over_c_throughput_by_chunk"].values())
-    add(
-        f"| Rust within 3% of C, throughput (worst chunk) | {worst:.3f} | "
-        f"{yes[v['rust_within_3pct_of_c_throughput_every_chunk']]} |"
-    )
-    add(
-        f"| Rust within 3% of C, round-trip latency | {r['rust_over_c_latency']:.3f} | "
-        f"{yes[v['rust_within_3pct_of_c_latency']]} |"
-    )
-    for dev, name in (("rust", "rust_sample"), ("c", "c_sample")):
-        worst = min(r[f"{dev}_over_pipe_throughput_by_chunk"].values())
-        add(
-            f"| {name} within 20% of the pipe, every chunk (worst) | {worst:.3f} | "
-            f"{yes[v[f'{dev}_within_20pct_of_pipe_every_chunk']]} |"
-        )
-    add("")
-    m = doc["modules"]
-    add("| | rust_sample | c_sample |")
-    add("|---|---:|---:|")
-    for part in ("text", "data", "bss"):
-        add(f"| .ko {part} (bytes) | {m['rust_sample']['size'][part]:,} | {m['c_sample']['size'][part]:,} |")
-    add(
-        f"| source lines (code lines) | {m['rust_sample']['lines']} ({m['rust_sample']['code_lines']}) | "
-        f"{m['c_sample']['lines']} ({m['c_sample']['code_lines']}) |"
-    )
-    add(f"| `unsafe` blocks | {m['rust_sample']['unsafe_blocks']} | - |")
-    add("")
-    b = h["boot"]
-    add(
-        f"Boot: `Run /init` at {fmt(b.get('run_init_s'), 2)} s guest time, bench started at "
-        f"{fmt(g['guest']['uptime_at_start_s'], 2)} s; the whole VM run took "
-        f"{fmt(b.get('vm_wall_s'), 1)} s of wall time. "
-        f"Build: cached `make` {fmt(h['make']['cached_s'], 1)} s; cold kernel builds "
-        + ", ".join(f"{k} {v['seconds']} s" for k, v in h["make"]["cold_kernels"].items())
-        + f" ({h['make']['cold_source']})."
-    )
-    if h["accel"] != "kvm":
-        add("")
-        add(
-            "TCG emulates the CPU in software: absolute figures are far below real "
-            "hardware and only the ratios between the three are meaningful."
-        )
-    noise = doc["host_noise"]
-    if noise["busy"]:
-        add("")
-        add(
-            f"**The host was busy during this run**: `getppid`, which does no work, "
-            f"varied by ±{noise['getppid_spread_pct'] / 2:.0f}% across repetitions "
-            f"(±1 to 7% on a quiet host). Every figure above moved with it; run "
-            f"`make bench` again before reading the ratios."
-        )
-    return "\n".join(lines) + "\n"
+def tool(*argv):
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
 
 
-# getppid does no work: its spread across repetitions is the host's noise.
-# Quiet hosts gave 2 to 14% (min to max), busy ones 75 to 85%.
-BUSY_SPREAD_PCT = 20.0
+class Symbols:
+    """Address -> function, for the kernel (vmlinux) and the loaded modules."""
+
+    def __init__(self, args, module_lines):
+        entries = []
+        for line in tool(args.nm, "-n", args.vmlinux).splitlines():
+            f = line.split()
+            if len(f) == 3 and f[1] in "tTwW":
+                entries.append((int(f[0], 16), f[2], None))
+        self.loaded = {}
+        for line in module_lines:
+            f = line.split()  # SAMPLE-BENCH-SYM addr type name [module]
+            if len(f) == 5 and f[2] in "tT":
+                module = f[4].strip("[]")
+                entries.append((int(f[1], 16), f[3], module))
+                self.loaded[(module, f[3])] = int(f[1], 16)
+        entries.sort()
+        self.addrs = [e[0] for e in entries]
+        self.entries = entries
+        names = sorted({e[1] for e in entries if e[1].startswith("_R")})
+        demangled = tool(args.nm.replace("llvm-nm", "llvm-cxxfilt"), *names).splitlines() if names else []
+        self.pretty = dict(zip(names, demangled))
+
+    def lookup(self, pc):
+        return self.entries[bisect.bisect_right(self.addrs, pc) - 1]
+
+    def name(self, raw):
+        """A readable name: Rust's without module paths, so
+        `<kernel::sync::condvar::CondVar>::notify` is `CondVar::notify`."""
+        name = re.sub(r"\b(\w+::)+(?=\w)", "", self.pretty.get(raw, raw))
+        m = re.fullmatch(r"<(.*)>(::.*)", name)
+        return m.group(1) + m.group(2) if m else name
 
 
-def host_noise(guest):
-    spread_pct = guest["ioctl_ns"]["getppid"]["spread_pct"]
-    return {"getppid_spread_pct": spread_pct, "busy": spread_pct > BUSY_SPREAD_PCT}
+# Where each function belongs in the chart: the first pattern that matches.
+GROUPS = [
+    ("the driver's read/write/ioctl", r"^(sample_|MiscdeviceVTable|SampleDevice|Ring)"),
+    ("kernel crate wrapper", r"^(CondVar|Mutex|Guard)"),
+    ("copies to and from user memory", r"copy|rep_movs|_copy_"),
+    ("the lock", r"mutex"),
+    ("wake-ups", r"wake|spin_lock|spin_unlock"),
+    ("system call and VFS", r""),
+]
+
+
+def group_of(name):
+    return next(label for label, pattern in GROUPS if re.search(pattern, name))
+
+
+def classify(objdump, ko):
+    """{ko offset: category} for every instruction of the module's .text.
+    A conditional jump whose target calls a panic is an overflow check, a
+    bounds check or an assertion, and so is a compare right before it; the
+    rest is saving registers (push/pop), a stack spill or reload (a move to
+    or from the stack), a call or return, or the work itself."""
+    text = tool(objdump, "-d", "-r", "--no-show-raw-insn", "-j", ".text", ko)
+    insns, calls = [], {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([0-9a-f]+):\s+(\S+)\s*(.*)", line)
+        if "R_X86_64" in line:  # a relocation: for a call, the callee
+            if "PLT32" in line and insns and insns[-1][1] == "callq":
+                calls[insns[-1][0]] = line.split()[-1]
+        elif m:
+            insns.append((int(m.group(1), 16), m.group(2), m.group(3)))
+    index = {a: i for i, (a, _, _) in enumerate(insns)}
+    kind = {}
+    for i, (addr, op, rest) in enumerate(insns):
+        if op.startswith("push") or op.startswith("pop"):
+            kind[addr] = "saving registers"
+        elif op in ("callq", "retq", "jmp"):
+            kind[addr] = "call, return, jump"
+        elif op.startswith("mov") and "(%rsp)" in rest:
+            kind[addr] = "stack spill or reload"
+        else:
+            kind[addr] = "work"
+        m = re.match(r"0x([0-9a-f]+)", rest)
+        if not (op.startswith("j") and op != "jmp" and m and int(m.group(1), 16) in index):
+            continue
+        for target, top, _ in insns[index[int(m.group(1), 16)]:][:16]:
+            if top == "callq":
+                callee = calls.get(target, "")
+                check = ("overflow check" if "overflow" in callee else
+                         "bounds check" if "index" in callee or "bounds" in callee else
+                         "assertion" if "assert" in callee or "panic" in callee else None)
+                if check:
+                    kind[addr] = check
+                    if i > 0 and insns[i - 1][1].startswith(("cmp", "test")):
+                        kind[insns[i - 1][0]] = check
+                break
+            if top in ("jmp", "retq"):
+                break
+    return kind
+
+
+def price_list(args, out):
+    """Per operation and device: instructions per function and per group, the
+    driver's checks, and an annotated listing of the driver's instructions."""
+    trace = json.loads((out / "trace.json").read_text())
+    syms = Symbols(args, (out / "module-symbols.txt").read_text().splitlines())
+    kos = {"rust_sample": args.rust_ko, "c_sample": args.c_ko}
+    ko_syms = {d: {l.split()[-1]: int(l.split()[0], 16) for l in tool(args.nm, ko).splitlines() if len(l.split()) == 3}
+               for d, ko in kos.items()}
+    kinds_of = {d: classify(args.objdump, ko) for d, ko in kos.items()}
+    table, listing = {}, []
+    for entry in trace:
+        device, op = entry["device"], entry["operation"]
+        functions, kinds = Counter(), Counter()
+        for pc in (int(p, 16) for p in entry["pcs"]):
+            start, raw, module = syms.lookup(pc)
+            functions[syms.name(raw)] += 1
+            if module:  # an instruction of the module: what kind?
+                offset = pc - start + ko_syms[module][raw]
+                kinds[kinds_of[module].get(offset, "?")] += 1
+        groups = Counter()
+        for name, n in functions.items():
+            groups[group_of(name)] += n
+        table.setdefault(op, {})[device] = {
+            "instructions": len(entry["pcs"]),
+            "functions": dict(functions.most_common()),
+            "groups": dict(groups),
+            "driver_instructions_by_kind": dict(kinds.most_common()),
+        }
+    lines = ["| operation | function | rust_sample | c_sample | Rust - C |", "|---|---|---:|---:|---:|"]
+    for op, by in table.items():
+        r, c = by["rust_sample"], by["c_sample"]
+        names = sorted(set(r["functions"]) | set(c["functions"]), key=lambda n: -(r["functions"].get(n, 0) + c["functions"].get(n, 0)))
+        for n in names:
+            a, b = r["functions"].get(n, 0), c["functions"].get(n, 0)
+            lines.append(f"| {op} | `{n}` | {a} | {b} | {a - b:+d} |")
+        lines.append(f"| **{op}** | **total** | **{r['instructions']}** | **{c['instructions']}** | **{r['instructions'] - c['instructions']:+d}** |")
+    listing += ["| operation | instructions of the modules' own code, by kind | rust_sample | c_sample | Rust - C |",
+                "|---|---|---:|---:|---:|"]
+    for op, by in table.items():
+        r, c = (by[d]["driver_instructions_by_kind"] for d in DEVICES)
+        for k in sorted(set(r) | set(c), key=lambda k: -(r.get(k, 0) + c.get(k, 0))):
+            listing.append(f"| {op} | {k} | {r.get(k, 0)} | {c.get(k, 0)} | {r.get(k, 0) - c.get(k, 0):+d} |")
+    return table, lines, listing
+
+
+# --- Output -------------------------------------------------------------------
+
+
+def fmt(x):
+    return f"{x:,.0f}" if x >= 100 else f"{x:,.2f}"
+
+
+def results_table(doc, clock):
+    block = doc if clock == doc["clock"] else doc["cross_check"]
+    per_op, per_time, _ = UNITS[clock]
+    res, lines = block["results"], []
+    lines.append(f"| {clock} clock | rust_sample | c_sample | pipe | Rust/C |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for bench, label in [("roundtrip", f"1-byte write + read ({per_op})"), ("get_stats", f"GET_STATS; pipe: FIONREAD ({per_op})")]:
+        m = {t: res[bench][t]["median"] for t in TARGETS}
+        lines.append(f"| {label} | {fmt(m['rust_sample'])} | {fmt(m['c_sample'])} | {fmt(m['pipe'])} | {m['rust_sample'] / m['c_sample']:.3f} |")
+    lines.append(f"| getppid(), the floor ({per_op}) | | | {fmt(res['getppid']['none']['median'])} | |")
+    for cpus in (1, 2):
+        for chunk in CHUNKS:
+            m = {t: res[f"stream-{cpus}cpu-{chunk}"][t]["median"] for t in TARGETS}
+            lines.append(f"| streaming {chunk} B, {cpus} CPU{'s' if cpus > 1 else ''} ({per_time}) | {fmt(m['rust_sample'])} | "
+                         f"{fmt(m['c_sample'])} | {fmt(m['pipe'])} | {m['rust_sample'] / m['c_sample']:.3f} |")
+    return lines
 
 
 def charts(doc, out):
-    """throughput.png and latency.png; returns their paths ([] without matplotlib)."""
+    """price-list.png (stacked bars per function group) and results.png;
+    [] without matplotlib."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("bench_report: matplotlib is missing: no charts", file=sys.stderr)
         return []
-    g = doc["guest"]
-    accel = doc["host"]["accel"].upper()
-
-    def bar(ax, names, series, scale=1.0):
-        meds = [series[n]["median"] * scale for n in names]
-        lo = [m - series[n]["min"] * scale for m, n in zip(meds, names)]
-        hi = [series[n]["max"] * scale - m for m, n in zip(meds, names)]
-        return meds, (lo, hi)
-
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
-    for ax, c in zip(axes, CHUNKS):
-        series = g["throughput_mib_s"][c]
-        meds, err = bar(ax, TARGETS, series)
-        ax.bar(TARGETS, meds, yerr=err, capsize=4, color=[COLOURS[t] for t in TARGETS])
-        ax.set_title(f"{CHUNK_LABEL[c]} chunks")
-        ax.set_ylabel("MiB/s" if c == CHUNKS[0] else "")
-        ax.tick_params(axis="x", labelsize=8)
-        for i, m in enumerate(meds):
-            ax.text(i, m / 2, f"{m:.3g}", ha="center", va="center", color="white", fontsize=8)
-    fig.suptitle(
-        f"Streaming throughput, one writer and one reader, 64 KiB buffer ({accel}; median, min-max)",
-        fontsize=10,
-    )
+    paths = []
+    table = doc["price_list"]["operations"]
+    fig, ax = plt.subplots(figsize=(10, 5))
+    labels = [label for label, _ in GROUPS]
+    palette = ["#b7410e", "#e9b96e", "#729fcf", "#8ae234", "#ad7fa8", "#babdb6"]
+    ops = list(table)
+    for i, op in enumerate(ops):
+        for j, device in enumerate(DEVICES):
+            bottom, x = 0, i + (j - 0.5) * 0.38
+            for k, label in enumerate(labels):
+                n = table[op][device]["groups"].get(label, 0)
+                ax.bar(x, n, 0.36, bottom=bottom, color=palette[k], edgecolor="white", label=label if i == j == 0 else None)
+                bottom += n
+            ax.text(x, bottom + 4, f"{'Rust' if j == 0 else 'C'}\n{bottom}", ha="center", fontsize=8)
+    ax.set_xticks(range(len(ops)), ops)
+    ax.set_ylabel("instructions (single-stepped, one operation)")
+    ax.set_title("Where each operation's instructions go: Rust (left) and C (right)")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_ylim(0, max(t["instructions"] for by in table.values() for t in by.values()) * 1.25)
     fig.tight_layout()
-    tput = out / "throughput.png"
-    fig.savefig(tput, dpi=100)
+    paths.append(out / "price-list.png")
+    fig.savefig(paths[-1], dpi=100)
     plt.close(fig)
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    meds, err = bar(a1, TARGETS, g["roundtrip_ns"], 1e-3)
-    a1.bar(TARGETS, meds, yerr=err, capsize=4, color=[COLOURS[t] for t in TARGETS])
-    a1.set_title("1-byte write + 1-byte read")
-    a1.set_ylabel("µs per round trip")
-    names = ["rust_sample_get_stats", "c_sample_get_stats", "pipe_fionread", "getppid"]
-    labels = ["rust_sample\nGET_STATS", "c_sample\nGET_STATS", "pipe\nFIONREAD", "getppid\n(floor)"]
-    meds, err = bar(a2, names, g["ioctl_ns"], 1e-3)
-    colours = [COLOURS["rust_sample"], COLOURS["c_sample"], COLOURS["pipe"], "#d3d7cf"]
-    a2.bar(labels, meds, yerr=err, capsize=4, color=colours)
-    a2.set_title("ioctl")
-    a2.set_ylabel("µs per call")
-    for ax in (a1, a2):
-        ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle(f"Latency ({accel}; median, min-max; lower is better)", fontsize=10)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    res = doc["results"]
+    per_op, per_time, _ = UNITS[doc["clock"]]
+    for ax, benches, unit in [(axes[0], ["roundtrip", "get_stats"], per_op), (axes[1], [f"stream-1cpu-{c}" for c in CHUNKS], per_time)]:
+        for j, t in enumerate(TARGETS):
+            vals = [res[b][t]["median"] for b in benches]
+            ax.bar([i + (j - 1) * 0.27 for i in range(len(benches))], vals, 0.25, color=COLOURS[t], label=t)
+        ax.set_xticks(range(len(benches)), [b.replace("stream-1cpu-", "stream ") + (" B" if "stream" in b else "") for b in benches])
+        ax.set_ylabel(unit)
+        if "stream" in benches[0]:
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"make bench, {doc['clock']} clock ({doc['cpu_model']}, {doc['qemu']})", fontsize=9)
     fig.tight_layout()
-    lat = out / "latency.png"
-    fig.savefig(lat, dpi=100)
+    paths.append(out / "results.png")
+    fig.savefig(paths[-1], dpi=100)
     plt.close(fig)
-    return [tput, lat]
+    return paths
 
 
-def update_docs(docs, text, images):
-    img = docs / "img"
-    img.mkdir(parents=True, exist_ok=True)
-    for p in images:
-        shutil.copy(p, img / f"bench-{p.name}")
-    page = docs / "performance.md"
-    if not page.exists():
-        return
-    begin, end = "<!-- BENCH-RESULTS:BEGIN -->", "<!-- BENCH-RESULTS:END -->"
-    content = page.read_text()
-    if begin in content and end in content:
-        head, rest = content.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        page.write_text(f"{head}{begin}\n{text}{end}{tail}")
+def main():
+    p = argparse.ArgumentParser()
+    for name in ("out", "clocks", "vmlinux", "nm", "objdump", "rust_ko", "c_ko"):
+        p.add_argument("--" + name.replace("_", "-"), required=True)
+    p.add_argument("--publish")
+    args = p.parse_args()
+    out = Path(args.out)
+    host = dict(line.rstrip("\n").split(" ", 1) for line in (out / "host.txt").read_text().splitlines())
+    clocks = args.clocks.split()
+    doc = {"schema": 2, "clock": clocks[0], "accel": host["accel"], "qemu": host["qemu"],
+           "cpu_model": host["icount_cpu"] if clocks[0] == "instructions" else ("host" if host["accel"] == "kvm" else "max"),
+           "units": dict(zip(("per_operation", "streaming"), UNITS[clocks[0]][:2])), "host": host}
+    for i, clock in enumerate(clocks):
+        results, guest = read_results(out / f"console-{clock}.txt", clock)
+        block = {"clock": clock, "guest": guest, "results": summary(results),
+                 "ratios": ratios(results, 1), "ratios_two_cpus": ratios(results, 2)}
+        if i == 0:
+            doc.update(block)
+        else:
+            doc["cross_check"] = block
+    table, lines, listing = price_list(args, out)
+    doc["price_list"] = {"method": "one of each operation single-stepped through QEMU's gdb stub "
+                         "(interrupts off), from the system call's entry to its return; instruction clock, CPU "
+                         + host["icount_cpu"], "operations": table}
+    (out / "bench.json").write_text(json.dumps(doc, indent=1) + "\n")
 
-
-def main(argv):
-    args = argv[1:]
-    docs = None
-    if "--docs" in args:
-        i = args.index("--docs")
-        docs = Path(args[i + 1])
-        del args[i : i + 2]
-    if len(args) != 3:
-        sys.exit(__doc__)
-    guest = json.loads(Path(args[0]).read_text())
-    host = json.loads(Path(args[1]).read_text())
-    out = Path(args[2])
-    out.mkdir(parents=True, exist_ok=True)
-    doc = {"guest": guest, "host": host, "targets": verdicts(guest)}
-    doc["host_noise"] = host_noise(guest)
-    # The headline ratios at the top level too, where people look first.
-    doc["ratios"] = guest["ratios"]
-    doc["modules"] = host.pop("modules")
-    text = table(doc)
-    (out / "bench.json").write_text(json.dumps(doc, indent=2) + "\n")
-    (out / "results.md").write_text(text)
+    text = [f"Run {host['date']}: {doc['accel'].upper()}, {host['qemu']}, guest CPU {doc['cpu_model']}; "
+            f"host {host['host_cpu']} ({host['host_cpus']} CPUs, load {host['loadavg']}). Medians of "
+            f"{len(doc['results']['roundtrip']['rust_sample']['samples'])} repetitions.", ""]
+    text += results_table(doc, doc["clock"])
+    if "cross_check" in doc:
+        text += ["", "The wall-clock cross-check, same kernel, same run:", ""] + results_table(doc, "wall")
+    text += ["", "Where the instructions go (one operation each, single-stepped):", ""] + lines + [""] + listing
+    (out / "results.md").write_text("\n".join(text) + "\n")
+    print("\n".join(text))
     images = charts(doc, out)
-    if docs is not None:
-        update_docs(docs, text, images)
-    print(text, end="")
-    print(f"\nwritten: {out / 'bench.json'}")
-    for p in images:
-        print(f"chart:   {p}")
-    if doc["host_noise"]["busy"]:
-        print(
-            "\nWARNING: the host was busy (getppid varied by "
-            f"±{doc['host_noise']['getppid_spread_pct'] / 2:.0f}%): the ratios of this run "
-            "are unreliable; run make bench again."
-        )
+    if args.publish:
+        docs = Path(args.publish)
+        for image in images:
+            shutil.copy(image, docs / "img" / f"bench-{image.name}")
+        page = docs / "performance.md"
+        begin, end = "<!-- BENCH-RESULTS:BEGIN -->", "<!-- BENCH-RESULTS:END -->"
+        old = page.read_text()
+        head, rest = old.split(begin, 1)
+        page.write_text(head + begin + "\n" + "\n".join(text) + "\n" + end + rest.split(end, 1)[1])
+        shutil.copy(out / "bench.json", docs / "bench.json")
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()

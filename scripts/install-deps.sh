@@ -6,6 +6,8 @@
 #                                          once (cc, xz, the Rust toolchain):
 #                                          build.sh then fetches the kernel
 #                                          source while the rest installs
+#   scripts/install-deps.sh bench          what `make bench` adds (gdb and
+#                                          matplotlib), after a full `make`
 #
 # Before it: git, make, ca-certificates, curl and rustup (README.md, "What
 # it needs"). Without rustup it prints the command that installs it and
@@ -18,7 +20,7 @@ source "$(dirname "$0")/lib.sh"
 
 BINDGEN_VERSION=0.73.2
 mode=${1:-all}
-[[ $mode == all || $mode == early ]] || die "usage: install-deps.sh [early]"
+[[ $mode =~ ^(all|early|bench)$ ]] || die "usage: install-deps.sh [early|bench]"
 # With NO_INSTALL the full call reports everything at once.
 [[ $mode == early && -n ${NO_INSTALL:-} ]] && exit 0
 
@@ -61,6 +63,13 @@ needs=(
 	"shellcheck|shellcheck|make lint"
 	"git|git|cloning and version stamps"
 )
+
+# `make bench` only.
+bench_needs=(
+	"gdb|gdb|make bench counts each function's instructions through QEMU's gdb stub"
+	"/usr/lib/python3/dist-packages/matplotlib|python3-matplotlib|make bench draws its charts"
+)
+[[ $mode != bench ]] || needs=("${bench_needs[@]}")
 
 have() { # how-to-tell: is it there?
 	case $1 in
@@ -113,6 +122,11 @@ apt_install() { # Installs the missing packages (if any), or says how.
 		done
 	fi
 }
+
+if [[ $mode == bench ]]; then
+	apt_install
+	exit 0
+fi
 
 # --- Rust: the pinned toolchain with rust-src, the musl target, bindgen. ----
 components=(rust-src clippy rustfmt)

@@ -125,3 +125,44 @@ summary_line() {
 	fi
 	((failed == 0))
 }
+
+# The CPU model the instruction clock (run-qemu.sh --icount, make bench)
+# shows the guest: QEMU's versioned baseline model, which every QEMU release
+# defines alike (unlike `max`, and the `qemu64` alias, which follow the QEMU
+# version), plus SMEP and SMAP, which every x86 of the last decade has and
+# which put stac/clac around each user copy.
+export ICOUNT_CPU=qemu64-v1,+smep,+smap
+
+# kvm_works BZIMAGE: whether KVM really runs a guest. Some machines have a
+# /dev/kvm whose guests hang before printing anything (nested
+# virtualisation). A short probe boot of BZIMAGE tells; the answer is kept
+# for this host until it reboots. Used by run-qemu.sh and bench.sh.
+kvm_works() {
+	[[ -r /dev/kvm && -w /dev/kvm ]] || return 1
+	local stamp probe_log
+	stamp=/tmp/rust-kmod-sample-kvm-probe.$(id -u)
+	if [[ -f $stamp ]]; then
+		[[ $(cat "$stamp") == ok ]]
+		return
+	fi
+	say "probing KVM (a guest that shows no sign of life within 5 s means TCG)"
+	probe_log=$(mktemp)
+	qemu-system-x86_64 -accel kvm -cpu host -m 256 -kernel "$1" \
+		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1" \
+		-display none -monitor none -no-reboot \
+		-serial "file:$probe_log" </dev/null >/dev/null 2>&1 &
+	local pid=$! verdict=broken
+	for _ in $(seq 50); do
+		if grep -q 'Linux version' "$probe_log" 2>/dev/null; then
+			verdict=ok
+			break
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -f "$probe_log"
+	echo "$verdict" >"$stamp"
+	[[ $verdict == ok ]]
+}

@@ -11,6 +11,11 @@
 #   --add HOST[:GUEST]   put a file into the guest for this boot (repeatable;
 #                        default GUEST path: /root/NAME)
 #   --accel kvm|tcg|auto KVM if it works, else TCG (default auto)
+#   --icount             an instruction clock: TCG with -icount shift=0,sleep=off,
+#                        so the guest's time counts executed instructions (1 ns
+#                        each) and timing repeats exactly; the CPU model is
+#                        pinned (ICOUNT_CPU in scripts/lib.sh). Implies --accel tcg.
+#   --smp N              N virtual CPUs (default 2)
 #   --timeout SEC        kill the VM and fail after SEC seconds
 #                        (default: none for a shell, 600 otherwise)
 #   --gdb                wait for gdb on localhost:1234 (see: make gdb)
@@ -28,7 +33,7 @@ usage() {
 	exit "${1:-0}"
 }
 
-variant=release mode=shell cmd='' load=1 accel=auto timeout='' gdb=0
+variant=release mode=shell cmd='' load=1 accel=auto timeout='' gdb=0 icount=0 cpus=2
 adds=()
 while (($#)); do
 	case $1 in
@@ -53,6 +58,11 @@ while (($#)); do
 		shift
 		;;
 	--gdb) gdb=1 ;;
+	--icount) icount=1 ;;
+	--smp)
+		cpus=${2?--smp needs a number of CPUs}
+		shift
+		;;
 	-h | --help) usage 0 ;;
 	*)
 		echo "run-qemu.sh: unknown option '$1'" >&2
@@ -63,6 +73,11 @@ while (($#)); do
 done
 [[ $accel =~ ^(kvm|tcg|auto)$ ]] || die "--accel must be kvm, tcg or auto, not '$accel'"
 [[ -z $timeout || $timeout =~ ^[0-9]+$ ]] || die "--timeout takes whole seconds, not '$timeout'"
+[[ $cpus =~ ^[1-8]$ ]] || die "--smp takes 1 to 8 CPUs, not '$cpus'"
+if ((icount)); then
+	[[ $accel != kvm ]] || die "--icount needs TCG: KVM runs the guest on the real CPU, which has no instruction clock"
+	accel=tcg
+fi
 if [[ -z $timeout && $mode != shell ]]; then
 	timeout=600
 fi
@@ -113,43 +128,12 @@ printf '%s\n' "$cmd" >"$tmp/cmd"
 "$kdir/usr/gen_init_cpio" -o "$tmp/extra.cpio" "$tmp/extra.list"
 cat "$base_cpio" "$modules_cpio" "$tmp/extra.cpio" >"$tmp/initrd"
 
-# --- Acceleration: KVM when it really runs a guest, else TCG. -------------
-# Some machines have a /dev/kvm whose guests hang before printing anything
-# (nested virtualisation). A short probe boot tells; the answer is kept for
-# this host until it reboots.
-kvm_works() {
-	[[ -r /dev/kvm && -w /dev/kvm ]] || return 1
-	local stamp
-	stamp=/tmp/rust-kmod-sample-kvm-probe.$(id -u)
-	if [[ -f $stamp ]]; then
-		[[ $(cat "$stamp") == ok ]]
-		return
-	fi
-	say "probing KVM (a guest that shows no sign of life within 5 s means TCG)"
-	qemu-system-x86_64 -accel kvm -cpu host -m 256 -kernel "$bzimage" \
-		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1" \
-		-display none -monitor none -no-reboot \
-		-serial "file:$tmp/probe.log" </dev/null >/dev/null 2>&1 &
-	local pid=$! verdict=broken
-	for _ in $(seq 50); do
-		if grep -q 'Linux version' "$tmp/probe.log" 2>/dev/null; then
-			verdict=ok
-			break
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	echo "$verdict" >"$stamp"
-	[[ $verdict == ok ]]
-}
-
+# --- Acceleration: KVM when it really runs a guest (lib.sh), else TCG. ------
 case $accel in
 kvm) accel_args=(-accel kvm -cpu host) ;;
 tcg) accel_args=(-accel tcg -cpu max) ;;
 auto)
-	if kvm_works; then
+	if kvm_works "$bzimage"; then
 		accel=kvm accel_args=(-accel kvm -cpu host)
 	else
 		accel=tcg accel_args=(-accel tcg -cpu max)
@@ -157,21 +141,44 @@ auto)
 	;;
 esac
 
+# The instruction clock: the guest's clock advances 2^0 ns per executed
+# instruction, and never while it idles (sleep=off), whatever the host does.
+# `-cpu max` differs between QEMU versions, and the kernel patches its code
+# for the features it finds, so this mode pins a named model.
+# QEMU's option values are comma-separated lists.
+# shellcheck disable=SC2054
+if ((icount)); then
+	accel_args=(-accel tcg -icount shift=0,sleep=off -cpu "$ICOUNT_CPU")
+fi
+
 # --- Boot. ------------------------------------------------------------------
 log=$tmp/console.log
 append="console=ttyS0 panic=-1 printk.time=1"
+# With the instruction clock the vCPUs run in turns, and the kernel's check
+# that their TSCs agree fails; it would then fall back to jiffies (4 ms
+# steps). Their TSCs are one counter, QEMU's instruction count. Each boot
+# also starts alike: the same date (an RTC on the instruction clock) and
+# the same addresses (no address-space randomisation), so that a program's
+# buffers, and the copies' alignment, land where they did last time.
+# shellcheck disable=SC2054
+if ((icount)); then
+	append+=" tsc=reliable norandmaps"
+	accel_args+=(-rtc base=2026-01-01T00:00:00,clock=vm)
+fi
 # Two CPUs as two sockets: without ACPI the kernel finds CPUs in the BIOS's
 # MP table, which lists one CPU per socket.
-smp=sockets=2,cores=1,threads=1
+smp=sockets=$cpus,cores=1,threads=1
 qemu=(qemu-system-x86_64 "${accel_args[@]}" -smp "$smp" -m 1G
 	-kernel "$bzimage" -initrd "$tmp/initrd" -no-reboot -display none)
 if ((gdb)); then
 	append+=" nokaslr"
-	qemu+=(-s -S)
-	say "waiting for gdb on localhost:1234: run 'make gdb' in another terminal"
+	qemu+=(-gdb "tcp:localhost:${GDB_PORT:-1234}" -S)
+	say "waiting for gdb on localhost:${GDB_PORT:-1234}: run 'make gdb' in another terminal"
 fi
 qemu+=(-append "$append")
-say "booting the $variant kernel ($accel${timeout:+, timeout ${timeout}s})"
+clock=
+((icount == 0)) || clock=", instruction clock, CPU $ICOUNT_CPU"
+say "booting the $variant kernel ($accel$clock${timeout:+, timeout ${timeout}s})"
 
 # QEMU's option values are comma-separated lists.
 # shellcheck disable=SC2054
