@@ -9,8 +9,9 @@
 #   make bench BENCH_ARGS='--reps 5 --sample-ms 100'   sample-bench's options
 #
 # Steps: gdb and matplotlib (install-deps.sh bench); the guest program
-# sample-bench (tests/suite/src/bin/sample-bench.rs); one VM boot that
-# measures (run-qemu.sh --icount, or the wall clock); one boot on the
+# sample-bench (tests/suite/src/bin/sample-bench.rs); two VM boots that
+# measure (one vCPU, then two; run-qemu.sh --icount, or the wall clock);
+# one boot on the
 # instruction clock that single-steps each driver's operations through
 # QEMU's gdb stub (scripts/bench_trace.py, the price list); then
 # scripts/bench_report.py, which writes build/bench/: bench.json,
@@ -50,26 +51,33 @@ fi
 clocks=("$clock")
 [[ -z ${PUBLISH:-} || $clock == wall ]] || clocks+=(wall)
 
-# measure CLOCK: one boot that runs sample-bench; its console in $out.
+# measure CLOCK: two boots that run sample-bench; their consoles in $out.
+# On the instruction clock one vCPU gives the same count to the instruction
+# whatever the host does; two vCPUs take turns at moments the host's load
+# decides, so the two-CPU streaming has a boot, and a JSON block, of its own.
 measure() {
-	local clock=$1 opts=() args=("${bench_args[@]}")
+	local clock=$1 opts=() args=("${bench_args[@]}") cpus status
 	if [[ $clock == instructions ]]; then
 		opts=(--icount)
 	elif ((${#args[@]} == 0)); then
 		args=(--reps 7 --sample-ms 300)
 	fi
-	say "measuring on the $clock clock: sample-bench ${args[*]} (its progress follows)"
-	set +e
-	"$TOP/scripts/run-qemu.sh" "${opts[@]}" --timeout 600 \
-		--add "$sample_bench:/usr/bin/sample-bench" --exec "sample-bench ${args[*]}" \
-		2>"$out/runner-$clock.txt" | tr -d '\r' | tee "$out/console-$clock.txt" |
-		grep --line-buffered -a '^sample-bench: ' >&2
-	local status=${PIPESTATUS[0]}
-	set -e
-	((status == 0)) || {
-		cat "$out/runner-$clock.txt" >&2
-		die "the benchmark VM failed (status $status); console in $out/console-$clock.txt"
-	}
+	for cpus in 1 2; do
+		local run=sample-bench
+		((cpus == 1)) || run+=" --two-cpus"
+		say "measuring on the $clock clock, $cpus vCPU(s): $run ${args[*]} (its progress follows)"
+		set +e
+		"$TOP/scripts/run-qemu.sh" "${opts[@]}" --smp "$cpus" --timeout 600 \
+			--add "$sample_bench:/usr/bin/sample-bench" --exec "$run ${args[*]}" \
+			2>"$out/runner-$clock-$cpus.txt" | tr -d '\r' | tee "$out/console-$clock-$cpus.txt" |
+			grep --line-buffered -a '^sample-bench: ' >&2
+		status=${PIPESTATUS[0]}
+		set -e
+		((status == 0)) || {
+			cat "$out/runner-$clock-$cpus.txt" >&2
+			die "the benchmark VM failed (status $status); console in $out/console-$clock-$cpus.txt"
+		}
+	done
 }
 for c in "${clocks[@]}"; do
 	measure "$c"

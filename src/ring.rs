@@ -72,12 +72,15 @@ impl Ring {
     /// the first piece that `copy_out` does not take whole. Returns the number
     /// of bytes removed.
     pub(crate) fn pop_with(&mut self, mut copy_out: impl FnMut(&[u8]) -> usize) -> usize {
-        // The queued bytes run from `head` to the end of `buf`, then wrap.
-        let first = self.len.min(self.capacity() - self.head);
-        let mut done = copy_out(&self.buf[self.head..self.head + first]).min(first);
+        // The queued bytes run from `head` to the end of `buf`, then wrap to
+        // its start. Splitting `buf` at `head` checks that bound once; the
+        // pieces are then in bounds by construction.
+        let (start, from_head) = self.buf.split_at(self.head);
+        let first = self.len.min(from_head.len());
+        let mut done = copy_out(&from_head[..first]).min(first);
         if done == first && self.len > first {
             let second = self.len - first;
-            done += copy_out(&self.buf[..second]).min(second);
+            done += copy_out(&start[..second]).min(second);
         }
         self.len -= done;
         // An empty ring starts again at index 0, so that the next pieces are
@@ -98,11 +101,12 @@ impl Ring {
         // The free space runs from the tail to the end of `buf`, then wraps.
         let tail = self.wrap(self.head + self.len);
         let free = self.capacity() - self.len;
-        let first = free.min(self.capacity() - tail);
-        let mut done = copy_in(&mut self.buf[tail..tail + first]).min(first);
+        let (start, from_tail) = self.buf.split_at_mut(tail);
+        let first = free.min(from_tail.len());
+        let mut done = copy_in(&mut from_tail[..first]).min(first);
         if done == first && free > first {
             let second = free - first;
-            done += copy_in(&mut self.buf[..second]).min(second);
+            done += copy_in(&mut start[..second]).min(second);
         }
         self.len += done;
         done

@@ -8,9 +8,10 @@
 //!   its two ends);
 //! - `get_stats`: `SAMPLE_IOC_GET_STATS` on each device, `FIONREAD` on the
 //!   pipe, and `getppid()`, the cheapest system call, as the floor;
-//! - `stream-1cpu-N` and `stream-2cpu-N`: a writer process streams `N`-byte
-//!   writes, a reader process reads `N` bytes at a time; both on CPU 0, or
-//!   the reader on CPU 0 and the writer on CPU 1.
+//! - `stream-1cpu-N`: a writer process streams `N`-byte writes, a reader
+//!   process reads `N` bytes at a time, both on CPU 0;
+//! - with `--two-cpus`, only `stream-2cpu-N`: the same with the reader on
+//!   CPU 0 and the writer on CPU 1.
 //!
 //! It reads `CLOCK_MONOTONIC`, whatever that counts: under QEMU's
 //! instruction clock (`run-qemu.sh --icount`) one nanosecond is one executed
@@ -26,6 +27,7 @@
 //!
 //! ```text
 //! sample-bench [--reps N] [--sample-ms MS]    measure (default 3 x 50 ms)
+//! sample-bench --two-cpus [...]               the two-CPU streaming only
 //! sample-bench --trace                        the price list's workload
 //! ```
 //!
@@ -333,7 +335,7 @@ fn report(
     Ok(())
 }
 
-fn measure(reps: usize, sample: Duration) -> Result<(), String> {
+fn measure(reps: usize, sample: Duration, cpus: usize) -> Result<(), String> {
     let first_line = |path: &str| {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         text.lines().next().unwrap_or("").replace(' ', "_")
@@ -350,19 +352,19 @@ fn measure(reps: usize, sample: Duration) -> Result<(), String> {
         .collect::<Result<_, String>>()?;
     for rep in 1..=reps {
         eprintln!("sample-bench: repetition {rep}/{reps}");
-        for target in TARGETS {
-            report("roundtrip", target.name(), roundtrip(target, sample))?;
+        if cpus == 1 {
+            for target in TARGETS {
+                report("roundtrip", target.name(), roundtrip(target, sample))?;
+            }
+            for target in TARGETS {
+                report("get_stats", target.name(), query(target, sample))?;
+            }
+            report("getppid", "none", getppid(sample))?;
         }
-        for target in TARGETS {
-            report("get_stats", target.name(), query(target, sample))?;
-        }
-        report("getppid", "none", getppid(sample))?;
-        for cpus in [1, 2] {
-            for chunk in CHUNKS {
-                for target in TARGETS {
-                    let name = format!("stream-{cpus}cpu-{chunk}");
-                    report(&name, target.name(), stream(target, chunk, cpus, sample))?;
-                }
+        for chunk in CHUNKS {
+            for target in TARGETS {
+                let name = format!("stream-{cpus}cpu-{chunk}");
+                report(&name, target.name(), stream(target, chunk, cpus, sample))?;
             }
         }
     }
@@ -414,13 +416,13 @@ fn trace() -> Result<(), String> {
 
 fn usage(message: &str) -> ! {
     eprintln!("sample-bench: {message}");
-    eprintln!("usage: sample-bench [--reps N] [--sample-ms MS] | --trace");
+    eprintln!("usage: sample-bench [--two-cpus] [--reps N] [--sample-ms MS] | --trace");
     std::process::exit(2);
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut reps, mut sample_ms, mut trace_mode) = (3, 50, false);
+    let (mut reps, mut sample_ms, mut trace_mode, mut cpus) = (3, 50, false, 1);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut number = || -> u64 {
@@ -433,13 +435,14 @@ fn main() {
             "--reps" => reps = number(),
             "--sample-ms" => sample_ms = number(),
             "--trace" => trace_mode = true,
+            "--two-cpus" => cpus = 2,
             other => usage(&format!("unknown argument '{other}'")),
         }
     }
     let result = if trace_mode {
         trace()
     } else {
-        measure(reps as usize, Duration::from_millis(sample_ms))
+        measure(reps as usize, Duration::from_millis(sample_ms), cpus)
     };
     if let Err(e) = result {
         eprintln!("sample-bench: {e}");
