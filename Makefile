@@ -67,6 +67,12 @@ fuzz: all
 bench: all
 	@$(scripts)/bench.sh $(BENCH_ARGS)
 
+# The suite's mutation score: small bugs in each driver, one VM per mutant
+# (tests/mutants/, build/mutants/report.json). Not part of `make test`.
+.PHONY: mutants
+mutants: all
+	@$(scripts)/mutants.sh $(MUTANTS_ARGS)
+
 # Rebuild only the modules and the initramfs, then boot into a shell.
 run:
 	@start=$$(date +%s%N); VARIANTS=release $(scripts)/build.sh modules && \
@@ -122,6 +128,7 @@ help:
 ##   make check-fresh    the quick start and test-host on fresh Debian chroots (root;
 ##                       FRESH_SUITES="bookworm trixie", FRESH_COLD=1: empty kernel cache)
 ##   make fuzz           model-based random testing on the debug kernel (DURATION=120, SEED=n)
+##   make mutants        the suite's mutation score (tests/mutants/, about 40 minutes)
 ##   make bench          both drivers vs a pipe, instruction-exact under TCG (PUBLISH=1: docs/performance.md)
 ##   make run            rebuild the modules and initramfs only, then boot into a shell
 ##   make clean          remove build/ (this clone's output)

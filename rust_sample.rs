@@ -21,16 +21,18 @@
 //!
 //! # Safety
 //!
-//! The driver has two `unsafe` blocks, both forced by gaps in the 7.3 kernel
+//! The driver has three `unsafe` blocks, all forced by gaps in the 7.3 kernel
 //! crate and each with a safety comment that says why it is sound:
 //!
 //! 1. initialising the global lock that lets `open` find the queue, because a
 //!    `static` lock cannot be initialised in `const` context;
-//! 2. reading the file's `O_NONBLOCK` flag in `read_iter`/`write_iter`,
+//! 2. marking the file a stream in `open` (the kernel's `stream_open`), which
+//!    [`File`] has no method for;
+//! 3. reading the file's `O_NONBLOCK` flag in `read_iter`/`write_iter`,
 //!    because [`Kiocb`] does not expose the file it belongs to.
 
 use kernel::{
-    fs::{file::flags::O_NONBLOCK, File, Kiocb},
+    fs::{file::flags::O_NONBLOCK, File, Kiocb, LocalFile},
     ioctl::{_IO, _IOR, _IOW},
     iov::{IovIterDest, IovIterSource},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
@@ -145,9 +147,12 @@ impl Access {
 /// `fcntl(F_SETFL)` may change `O_NONBLOCK` while the file is open.
 fn is_nonblocking(kiocb: &Kiocb<'_, Arc<SampleDevice>>) -> bool {
     // SAFETY: The VFS calls `read_iter`/`write_iter` with a valid kiocb whose
-    // `ki_filp` is the file being read or written; that file holds a
-    // reference for the whole call, so it outlives the `&File` made here.
-    let file = unsafe { File::from_raw_file((*kiocb.as_raw()).ki_filp) };
+    // `ki_filp` is the file being read or written, and holds a reference to
+    // it for the whole call, so it outlives the `&LocalFile` made here.
+    // `LocalFile` also asks that an `fdget_pos` that did not take
+    // `f_pos_lock` be on this thread: the only one is the `read(2)` or
+    // `write(2)` that called us (a stream takes no position lock).
+    let file = unsafe { LocalFile::from_raw_file((*kiocb.as_raw()).ki_filp) };
     file.flags() & O_NONBLOCK != 0
 }
 
@@ -169,6 +174,12 @@ impl MiscDevice for SampleDevice {
 
     fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Self>> {
         let device = DEVICE.lock().clone().ok_or(ENODEV)?;
+        // A stream, like a pipe: no position, so pread and pwrite get ESPIPE.
+        // SAFETY: `file` is the file being opened, valid for this call and not
+        // yet in any process's file table, so nothing else reads or changes
+        // its mode meanwhile; `stream_open` only clears and sets bits of
+        // `f_mode` (fs/open.c), which is what it is for, from `open`.
+        unsafe { kernel::bindings::stream_open((*file.as_ptr()).f_inode, file.as_ptr()) };
         let access = Access::of(file);
         let mut queue = device.queue.lock();
         queue.readers += u32::from(access.reads);
@@ -210,6 +221,8 @@ impl MiscDevice for SampleDevice {
             if is_nonblocking(&kiocb) {
                 return Err(EAGAIN);
             }
+            // `CondVar` waits exclusively, but every wake-up here is a
+            // `notify_all`, which wakes every sleeper, as C's plain waits.
             if device.data_available.wait_interruptible(&mut queue) {
                 return Err(ERESTARTSYS);
             }
@@ -326,16 +339,20 @@ impl SampleDevice {
         let mut queue = self.queue.lock();
         let was_full = queue.ring.is_full();
         let grew = new_ring.capacity() > queue.ring.capacity();
-        // Too small for what is queued now: `replace` hands the new ring back
-        // and the queue is unchanged.
-        let old_ring = queue.ring.replace(new_ring).map_err(|_| EINVAL)?;
-        if was_full && grew {
+        // `replace` hands back the ring that is not kept: the old one, or the
+        // new one if it is too small for what is queued now (the queue is then
+        // unchanged).
+        let unused = queue.ring.replace(new_ring);
+        if unused.is_ok() && was_full && grew {
             self.space_available.notify_all();
         }
         drop(queue);
-        // Free the old storage only now, outside the lock.
-        drop(old_ring);
-        Ok(())
+        // Free the unused storage only now, outside the lock: it may be a
+        // megabyte, and vfree'd.
+        match unused {
+            Ok(_old_ring) => Ok(()),
+            Err(_too_small) => Err(EINVAL),
+        }
     }
 }
 

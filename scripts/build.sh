@@ -20,7 +20,14 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 what=${1:-all}
-read -ra variants <<<"${VARIANTS:-release}"
+# Default: the release kernel, and the debug one too once this clone has
+# built it (make test, run-qemu.sh --debug, ...), so that its modules and
+# initramfs never go stale after an edit.
+if [[ -z ${VARIANTS:-} ]]; then
+	VARIANTS=release
+	[[ ! -e $BUILD_DIR/debug/modules.cpio ]] || VARIANTS+=" debug"
+fi
+read -ra variants <<<"$VARIANTS"
 
 if [[ $what == all ]]; then
 	start=$(date +%s)

@@ -47,12 +47,21 @@ for name in "${names[@]}"; do
 	log=$logs/$name-start.log
 	status=0
 	"$TOP/scripts/exercise.sh" "$name" >"$log" 2>&1 || status=$?
-	if ((status != 0)) && grep -q "^exercise $name (start): FAIL" "$log"; then
-		why=fails
-		grep -q 'does not compile' "$log" && why='fails (does not compile)'
-		ok "$name: the starting point $why"
-	else
+	# It must fail for the reason the exercise is about: every
+	# START_FAILS_WITH line of its exercise.conf appears in the log.
+	mapfile -t reasons < <(sed -n 's/^START_FAILS_WITH=//p' "$TOP/exercises/$name/exercise.conf" 2>/dev/null)
+	missing=
+	for reason in "${reasons[@]}"; do
+		grep -q -F -- "$reason" "$log" || missing=$reason
+	done
+	if ((${#reasons[@]} == 0)); then
+		not_ok "$name: exercises/$name/exercise.conf names no START_FAILS_WITH"
+	elif ((status == 0)) || ! grep -q "^exercise $name (start): FAIL" "$log"; then
 		not_ok "$name: the starting point does not fail" "exit $status, see $log"
+	elif [[ -n $missing ]]; then
+		not_ok "$name: the starting point fails, but not with '$missing'" "see $log"
+	else
+		ok "$name: the starting point fails with: ${reasons[*]}"
 	fi
 done
 

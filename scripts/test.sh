@@ -22,11 +22,36 @@ need_variant debug "make test"
 logs=$BUILD_DIR/test-logs
 mkdir -p "$logs"
 
+# The breakdown printed before the closing line: what each part counted.
+breakdown=()
+counted_p=0 counted_f=0 counted_s=0
+# mark LABEL: one breakdown line for what was counted since the last mark.
+mark() {
+	breakdown+=("$(printf '%-28s %4d passed, %d failed, %d skipped' "$1" \
+		$((passed - counted_p)) $((failed - counted_f)) $((skipped - counted_s)))")
+	counted_p=$passed counted_f=$failed counted_s=$skipped
+}
+# mark_suite KERNEL LOG: per driver, its cases, then the parity check and
+# anything else the run counted (a failed VM run).
+mark_suite() {
+	local kernel=$1 log=$2 dev p f s
+	for dev in rust_sample c_sample; do
+		p=$(tr -d '\r' <"$log" | grep -c -E "^ok [0-9]+ $dev [^ ]+$" || true)
+		s=$(tr -d '\r' <"$log" | grep -c -E "^ok [0-9]+ $dev .* # SKIP " || true)
+		f=$(tr -d '\r' <"$log" | grep -c -E "^not ok [0-9]+ $dev " || true)
+		breakdown+=("$(printf '%-28s %4d passed, %d failed, %d skipped' "$kernel: $dev cases" "$p" "$f" "$s")")
+		counted_p=$((counted_p + p)) counted_f=$((counted_f + f)) counted_s=$((counted_s + s))
+	done
+	mark "$kernel: parity, VM run"
+}
+
 # --- 1. Host checks. --------------------------------------------------------
 say "host checks (make test-host)"
 host_run host "$TOP/scripts/test-host.sh"
+mark "host checks"
 say "exercises: every solution passes, every starting point fails"
 host_run exercises "$TOP/scripts/check-exercises.sh"
+mark "exercises"
 
 # --- 2 to 4. In the guest. -------------------------------------------------
 # guest_run LABEL LOGNAME RUNNER-ARGS...: runs the VM and adds the guest's
@@ -50,9 +75,11 @@ guest_run() {
 
 say "the suite on the release kernel"
 guest_run release suite-release --test --timeout 1800
+mark_suite release "$logs/suite-release.log"
 
 say "the suite on the debug kernel"
 guest_run debug suite-debug --debug --test --timeout 2400
+mark_suite debug "$logs/suite-debug.log"
 # KUnit: the ring's suite runs each time rust_sample loads; count the first.
 kunit=$(grep -a -o -E '# rust_sample_ring: pass:[0-9]+ fail:[0-9]+' "$logs/suite-debug.log" | head -n1 || true)
 if [[ -n $kunit ]]; then
@@ -64,11 +91,16 @@ if [[ -n $kunit ]]; then
 else
 	fail "kunit: no KUnit results for rust_sample_ring in the debug kernel's log"
 fi
+mark "debug: KUnit (ring)"
 
 fuzz_seconds=${FUZZ_SECONDS:-60}
 say "the random tester on the debug kernel (${fuzz_seconds}s)"
 guest_run fuzz fuzz-debug --debug --timeout $((fuzz_seconds * 2 + 300)) \
 	--exec "sample-tests fuzz --seconds $fuzz_seconds"
+mark "debug: fuzz"
+
+echo "breakdown:"
+printf '  %s\n' "${breakdown[@]}"
 
 # Skipped cases (fault injection on the release kernel) are not passes.
 summary_line

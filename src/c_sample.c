@@ -179,6 +179,8 @@ static int sample_open(struct inode *inode, struct file *file)
 {
 	struct sample_device *dev = &sample_device;
 
+	/* A stream, like a pipe: no position, so pread and pwrite get ESPIPE. */
+	stream_open(inode, file);
 	mutex_lock(&dev->lock);
 	dev->readers += !!(file->f_mode & FMODE_READ);
 	dev->writers += !!(file->f_mode & FMODE_WRITE);
@@ -207,6 +209,26 @@ static int sample_release(struct inode *inode, struct file *file)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * The wait conditions run without the lock: wait_event() evaluates them
+ * while the task is already marked asleep, where taking a mutex is not
+ * allowed. They only decide whether to stop waiting; the loop around each
+ * wait takes the lock and checks again before touching the queue. READ_ONCE
+ * makes each unlocked read a single load that the compiler may not tear,
+ * repeat or cache, and the locked writes are single aligned word stores,
+ * which the kernel (KCSAN too, by default) takes as untorn. That is all such
+ * a hint needs.
+ */
+static bool sample_may_read(struct sample_device *dev)
+{
+	return READ_ONCE(dev->ring.len) != 0 || READ_ONCE(dev->writers) == 0;
+}
+
+static bool sample_may_write(struct sample_device *dev)
+{
+	return READ_ONCE(dev->ring.len) < READ_ONCE(dev->ring.capacity);
+}
+
 static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct sample_device *dev = iocb->ki_filp->private_data;
@@ -227,9 +249,9 @@ static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			goto out_unlock;
 		}
 		mutex_unlock(&dev->lock);
-		if (wait_event_interruptible_exclusive(dev->data_available,
-						       !ring_is_empty(&dev->ring) ||
-						       dev->writers == 0))
+		/* A plain wait: a wake-up wakes every sleeper (Rust: notify_all). */
+		if (wait_event_interruptible(dev->data_available,
+					     sample_may_read(dev)))
 			return -ERESTARTSYS;
 		mutex_lock(&dev->lock);
 	}
@@ -278,8 +300,8 @@ static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			goto out_unlock;
 		}
 		mutex_unlock(&dev->lock);
-		if (wait_event_interruptible_exclusive(dev->space_available,
-						       !ring_is_full(&dev->ring)))
+		if (wait_event_interruptible(dev->space_available,
+					     sample_may_write(dev)))
 			return -ERESTARTSYS;
 		mutex_lock(&dev->lock);
 	}

@@ -16,6 +16,7 @@ summary=$(dmesg | grep -o '# ex_port: pass:[0-9]* fail:[0-9]*.*' | head -n 1)
 [ -n "$summary" ] || fail "no KUnit results for ex_port in the kernel log" "keep the #[kunit_tests(ex_port)] module"
 echo "KUnit: $summary"
 case $summary in
+*"pass:0 "*) fail "no KUnit test of ex_port ran" "keep the #[test] functions in the #[kunit_tests(ex_port)] module" ;;
 *" fail:0"*) ;;
 *)
 	dmesg | grep -E 'not ok|Expected|ASSERTION|assert' | head -n 20

@@ -1,9 +1,9 @@
 #!/bin/sh
 # shellcheck shell=sh
-# Runs in the VM (busybox sh, debug kernel): checks exercise `race`. Four
-# writers at once write 25 times each to each device; afterwards each must
-# report 100 entries, and the kernel must not have complained. Prints PASS
-# or FAIL.
+# Runs in the VM (busybox sh, debug kernel): checks exercise `race`. One
+# write first, then four writers at once write 25 times each to each device;
+# afterwards each must report 101 entries (1 + 100), and the kernel must not
+# have complained. Prints PASS or FAIL.
 echo "== check race =="
 failed=0
 fail() {

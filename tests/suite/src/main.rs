@@ -10,6 +10,7 @@
 //! sample-tests                  all cases, both devices
 //! sample-tests --only NAME      cases whose name contains NAME
 //! sample-tests --device rust_sample
+//! sample-tests --fail-fast      stop at the first failed case (make mutants)
 //! sample-tests --list           the case names
 //! sample-tests --print-abi      the ioctl ABI as this program sees it
 //! sample-tests fuzz [--seconds S] [--seed N] [--device NAME]
@@ -22,6 +23,7 @@ mod abi;
 mod cases;
 mod dev;
 mod fuzz;
+mod sleep;
 mod sys;
 
 use std::collections::BTreeSet;
@@ -119,8 +121,14 @@ macro_rules! ok {
 
 /// Generous: on a busy host the debug kernel's 200 load/unload cycles (each
 /// running the KUnit suite) take over a minute. A case that hangs is killed
-/// with its whole process group.
-const CASE_TIMEOUT: Duration = Duration::from_secs(600);
+/// with its whole process group. `SAMPLE_CASE_TIMEOUT` (seconds) sets
+/// another limit (make mutants: a mutant that hangs a case is killed).
+fn case_timeout() -> Duration {
+    let seconds = std::env::var("SAMPLE_CASE_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    Duration::from_secs(seconds.unwrap_or(600))
+}
 
 /// Runs one case in a child process and returns its outcome.
 fn run_case(case: &Case, dev: &Dev) -> Outcome {
@@ -158,7 +166,7 @@ fn run_case(case: &Case, dev: &Dev) -> Outcome {
         if r == pid {
             break;
         }
-        if start.elapsed() > CASE_TIMEOUT {
+        if start.elapsed() > case_timeout() {
             // SAFETY: kill our own child.
             unsafe { libc::kill(-pid, libc::SIGKILL) };
             sys::wait_pid(pid);
@@ -168,7 +176,7 @@ fn run_case(case: &Case, dev: &Dev) -> Outcome {
             // again, as at boot.
             // SAFETY: klogctl(8 = SYSLOG_ACTION_CONSOLE_LEVEL, NULL, 7).
             unsafe { libc::klogctl(8, std::ptr::null_mut(), 7) };
-            return Err(format!("timed out after {}s", CASE_TIMEOUT.as_secs()));
+            return Err(format!("timed out after {}s", case_timeout().as_secs()));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -262,6 +270,7 @@ fn print_abi() {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut only: Option<String> = None;
+    let mut fail_fast = false;
     let mut devices = vec![Dev::new("rust_sample"), Dev::new("c_sample")];
     if args.first().map(String::as_str) == Some("fuzz") {
         if let Some(i) = args.iter().position(|a| a == "--device") {
@@ -289,6 +298,8 @@ fn main() {
                 let name = args.get(i).cloned().unwrap_or_default();
                 devices.retain(|d| d.name == name);
             }
+            // Stop at the first failed case (make mutants: one is enough).
+            "--fail-fast" => fail_fast = true,
             other => {
                 eprintln!(
                     "sample-tests: unknown argument '{other}' (see the source's doc comment)"
@@ -304,23 +315,24 @@ fn main() {
         .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
         .collect();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    let mut passing: Vec<BTreeSet<&str>> = Vec::new();
+    // Per driver: the cases that passed, and those that skipped.
+    let mut outcomes: Vec<(BTreeSet<&str>, BTreeSet<&str>)> = Vec::new();
     let mut number = 0;
     for dev in &devices {
-        let mut set = BTreeSet::new();
+        let (mut passes, mut skips) = (BTreeSet::new(), BTreeSet::new());
         for case in &selected {
             number += 1;
             let outcome = dev.reset().and_then(|()| run_case(case, dev));
             match outcome {
                 Ok(()) => {
                     passed += 1;
-                    set.insert(case.name);
+                    passes.insert(case.name);
                     println!("ok {number} {} {}", dev.name, case.name);
                 }
                 Err(reason) if reason.starts_with(SKIP) => {
                     // Not counted as passed: the kernel lacks what it needs.
                     skipped += 1;
-                    set.insert(case.name);
+                    skips.insert(case.name);
                     println!(
                         "ok {number} {} {} # SKIP {}",
                         dev.name,
@@ -331,27 +343,32 @@ fn main() {
                 Err(reason) => {
                     failed += 1;
                     println!("not ok {number} {} {}: {reason}", dev.name, case.name);
+                    if fail_fast {
+                        println!("{passed} passed, {failed} failed (stopped at the first failure)");
+                        std::process::exit(1);
+                    }
                 }
             }
         }
-        passing.push(set);
+        outcomes.push((passes, skips));
     }
     if devices.len() == 2 {
-        let (a, b) = (&passing[0], &passing[1]);
-        if a == b {
+        let ((pass_a, skip_a), (pass_b, skip_b)) = (&outcomes[0], &outcomes[1]);
+        if pass_a == pass_b && skip_a == skip_b {
             passed += 1;
             println!(
-                "ok parity: the same {} of {} cases pass (or skip) on both drivers",
-                a.len(),
-                selected.len()
+                "ok parity: the same {} of {} cases pass on both drivers ({} skip on both)",
+                pass_a.len(),
+                selected.len(),
+                skip_a.len()
             );
         } else {
             failed += 1;
-            let only_a: Vec<_> = a.difference(b).collect();
-            let only_b: Vec<_> = b.difference(a).collect();
+            let only_a: Vec<_> = pass_a.difference(pass_b).collect();
+            let only_b: Vec<_> = pass_b.difference(pass_a).collect();
             println!(
-                "not ok parity: only {} passes {:?}; only {} passes {:?}",
-                devices[0].name, only_a, devices[1].name, only_b
+                "not ok parity: only {} passes {:?}; only {} passes {:?}; skipped: {:?} and {:?}",
+                devices[0].name, only_a, devices[1].name, only_b, skip_a, skip_b
             );
         }
     }

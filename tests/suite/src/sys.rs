@@ -91,6 +91,35 @@ impl Fd {
         check(unsafe { libc::lseek(self.0, off, whence) } as isize)
     }
 
+    /// The positional calls, at offset 0, which a stream refuses.
+    pub fn pread(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        // SAFETY: `buf` is valid for its length.
+        check(unsafe { libc::pread(self.0, buf.as_mut_ptr().cast(), buf.len(), 0) })
+    }
+
+    pub fn pwrite(&self, data: &[u8]) -> Result<usize, Errno> {
+        // SAFETY: `data` is valid for its length.
+        check(unsafe { libc::pwrite(self.0, data.as_ptr().cast(), data.len(), 0) })
+    }
+
+    pub fn preadv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: one iovec, valid for its length.
+        check(unsafe { libc::preadv(self.0, &iov, 1, 0) })
+    }
+
+    pub fn pwritev(&self, data: &[u8]) -> Result<usize, Errno> {
+        let iov = libc::iovec {
+            iov_base: data.as_ptr() as *mut _,
+            iov_len: data.len(),
+        };
+        // SAFETY: one iovec, valid for its length; the kernel only reads it.
+        check(unsafe { libc::pwritev(self.0, &iov, 1, 0) })
+    }
+
     pub fn set_nonblocking(&self, on: bool) -> Result<(), Errno> {
         // SAFETY: plain syscalls.
         let flags = check(unsafe { libc::fcntl(self.0, libc::F_GETFL) } as isize)? as i32;

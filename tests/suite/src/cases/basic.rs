@@ -25,6 +25,7 @@ pub fn cases() -> Vec<Case> {
         empty_queue_without_writers_is_eof_even_nonblocking,
         fcntl_turns_nonblocking_on_and_off,
         lseek_is_espipe,
+        positional_reads_and_writes_are_espipe_and_change_nothing,
         data_survives_close_and_reopen,
         two_readers_never_get_the_same_byte,
         writev_is_one_contiguous_write,
@@ -45,15 +46,26 @@ fn node_is_a_root_only_char_device(dev: &Dev) -> Outcome {
     Ok(())
 }
 
+/// Every access mode opens, mode 3 (`O_ACCMODE`: neither reading nor
+/// writing) included, and each counts as what it is.
 fn open_in_every_access_mode(dev: &Dev) -> Outcome {
-    for flags in [
-        O_RDONLY,
-        O_WRONLY,
-        O_RDWR,
-        O_RDONLY | O_NONBLOCK,
-        O_WRONLY | O_NONBLOCK,
+    for (flags, reads, writes) in [
+        (O_RDONLY, 1, 0),
+        (O_WRONLY, 0, 1),
+        (O_RDWR, 1, 1),
+        (3, 0, 0),
+        (O_RDONLY | O_NONBLOCK, 1, 0),
+        (O_WRONLY | O_NONBLOCK, 0, 1),
     ] {
-        ok!(dev.open(flags));
+        let before = dev.stats();
+        let fd = ok!(dev.open(flags));
+        let now = dev.stats();
+        expect_eq!(
+            (now.readers - before.readers, now.writers - before.writers),
+            (reads, writes)
+        );
+        drop(fd);
+        expect_eq!(dev.stats(), before);
     }
     Ok(())
 }
@@ -191,6 +203,22 @@ fn lseek_is_espipe(dev: &Dev) -> Outcome {
     Ok(())
 }
 
+/// Contract v2: the device is a stream (`stream_open`), so `pread`,
+/// `pwrite`, `preadv` and `pwritev` fail before reaching the driver.
+fn positional_reads_and_writes_are_espipe_and_change_nothing(dev: &Dev) -> Outcome {
+    let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
+    ok!(fd.write(b"abc"));
+    let before = dev.stats();
+    let mut buf = [0u8; 8];
+    expect_errno!(fd.pread(&mut buf), ESPIPE);
+    expect_errno!(fd.preadv(&mut buf), ESPIPE);
+    expect_errno!(fd.pwrite(b"xyz"), ESPIPE);
+    expect_errno!(fd.pwritev(b"xyz"), ESPIPE);
+    expect_eq!(dev.stats(), before);
+    expect_eq!(ok!(fd.read_vec(10)), b"abc".to_vec());
+    Ok(())
+}
+
 fn data_survives_close_and_reopen(dev: &Dev) -> Outcome {
     {
         let w = ok!(dev.open(O_WRONLY));
@@ -202,21 +230,66 @@ fn data_survives_close_and_reopen(dev: &Dev) -> Outcome {
     Ok(())
 }
 
+/// Two readers reading at once, on two threads, while a writer streams:
+/// between them they get every byte written, each exactly once.
 fn two_readers_never_get_the_same_byte(dev: &Dev) -> Outcome {
+    const TOTAL: usize = 60_000;
+    let data: Vec<u8> = (0..TOTAL).map(|i| (i % 251) as u8).collect();
+    // The writer opens first: a reader of an empty queue without a writer
+    // would see end-of-file at once.
     let w = ok!(dev.open(O_WRONLY));
-    let a = ok!(dev.open(O_RDONLY | O_NONBLOCK));
-    let b = ok!(dev.open(O_RDONLY | O_NONBLOCK));
-    ok!(w.write(b"0123456789"));
-    expect_eq!(ok!(a.read_vec(4)), b"0123".to_vec());
-    expect_eq!(ok!(b.read_vec(4)), b"4567".to_vec());
-    expect_eq!(ok!(a.read_vec(4)), b"89".to_vec());
-    expect_errno!(b.read_vec(4), EAGAIN);
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let fd = dev.open(O_RDONLY);
+            std::thread::spawn(move || {
+                let fd = fd?;
+                let mut got = Vec::new();
+                // Odd sizes, so that the two interleave at every offset.
+                for size in [1usize, 7, 64, 333].iter().cycle() {
+                    match fd.read_vec(*size)? {
+                        v if v.is_empty() => return Ok::<_, Errno>(got),
+                        v => got.extend(v),
+                    }
+                }
+                unreachable!()
+            })
+        })
+        .collect();
+    ok!(w.write_all(&data));
+    drop(w); // The last writer closes: the readers see end-of-file.
+    let mut counts = [0usize; 256];
+    let mut total = 0;
+    for reader in readers {
+        let got = ok!(reader.join().unwrap());
+        total += got.len();
+        for b in got {
+            counts[b as usize] += 1;
+        }
+    }
+    expect_eq!(total, TOTAL);
+    let mut expected = [0usize; 256];
+    for &b in &data {
+        expected[b as usize] += 1;
+    }
+    ensure!(counts == expected, "a byte was lost or read twice");
     Ok(())
 }
 
+/// `writev` of three parts is one write: while a second writer writes
+/// single bytes as fast as it can, every "ab" + "" + "cde" lands whole.
 fn writev_is_one_contiguous_write(dev: &Dev) -> Outcome {
+    const ROUNDS: usize = 300;
     let fd = ok!(dev.open(O_RDWR));
-    let before = dev.stats();
+    ok!(set_capacity(&fd, 8192));
+    let other = ok!(dev.open(O_WRONLY));
+    let racer = std::thread::spawn(move || {
+        for _ in 0..ROUNDS * 2 {
+            if other.write(b"X") != Ok(1) {
+                return false;
+            }
+        }
+        true
+    });
     let parts: [&[u8]; 3] = [b"ab", b"", b"cde"];
     let iov: Vec<libc::iovec> = parts
         .iter()
@@ -225,11 +298,19 @@ fn writev_is_one_contiguous_write(dev: &Dev) -> Outcome {
             iov_len: p.len(),
         })
         .collect();
-    // SAFETY: the iovecs point at live slices.
-    let n = unsafe { libc::writev(fd.0, iov.as_ptr(), iov.len() as i32) };
-    expect_eq!(n, 5);
-    expect_eq!(dev.stats().bytes_written - before.bytes_written, 5);
-    expect_eq!(ok!(fd.read_vec(10)), b"abcde".to_vec());
+    for _ in 0..ROUNDS {
+        // SAFETY: the iovecs point at live slices.
+        let n = unsafe { libc::writev(fd.0, iov.as_ptr(), iov.len() as i32) };
+        expect_eq!(n, 5);
+    }
+    ensure!(racer.join().unwrap(), "the racing writer failed");
+    let queued = ok!(fd.read_vec(8192));
+    expect_eq!(queued.len(), ROUNDS * 5 + ROUNDS * 2);
+    let without_racer: Vec<u8> = queued.iter().copied().filter(|&b| b != b'X').collect();
+    expect_eq!(without_racer, b"abcde".repeat(ROUNDS));
+    // Whole: between an 'a' and its 'e' there is never an X.
+    let text = String::from_utf8_lossy(&queued).into_owned();
+    expect_eq!(text.matches("abcde").count(), ROUNDS);
     Ok(())
 }
 

@@ -2,11 +2,11 @@
 
 use super::cases;
 use crate::dev::{ioctl_clear, set_capacity, stats};
+use crate::sleep::block;
 use crate::sys::*;
 use crate::{ensure, expect_eq, expect_errno, ok, Case, Dev, Outcome};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub fn cases() -> Vec<Case> {
@@ -15,6 +15,7 @@ pub fn cases() -> Vec<Case> {
         blocked_write_wakes_when_room_appears,
         blocked_reader_sees_eof_when_last_writer_closes,
         blocked_reader_waits_while_a_writer_remains,
+        two_blocked_readers_both_wake_for_one_write,
         clear_wakes_a_blocked_writer,
         growing_capacity_wakes_a_blocked_writer,
         signal_interrupts_a_blocked_read_with_eintr,
@@ -24,35 +25,16 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-/// How long a call must stay blocked before we believe it sleeps.
+/// How long a call that must not wake is watched; the timer signals' period.
 const SETTLE: Duration = Duration::from_millis(300);
-
-/// Runs `f` on a thread; the flag turns true when it returns.
-fn on_thread<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> (JoinHandle<T>, Arc<AtomicBool>) {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = done.clone();
-    let handle = thread::spawn(move || {
-        let out = f();
-        flag.store(true, Ordering::SeqCst);
-        out
-    });
-    (handle, done)
-}
 
 fn blocked_read_wakes_when_data_arrives(dev: &Dev) -> Outcome {
     let reader = Arc::new(ok!(dev.open(O_RDONLY)));
     let writer = ok!(dev.open(O_WRONLY));
     let r = reader.clone();
-    let (handle, done) = on_thread(move || r.read_vec(100));
-    thread::sleep(SETTLE);
-    ensure!(
-        !done.load(Ordering::SeqCst),
-        "read of an empty queue did not block"
-    );
+    let blocked = block(dev, move || r.read_vec(100))?;
     ok!(writer.write(b"wake"));
-    expect_eq!(ok!(handle.join().unwrap()), b"wake".to_vec());
+    expect_eq!(ok!(blocked.finish()?), b"wake".to_vec());
     Ok(())
 }
 
@@ -62,15 +44,10 @@ fn blocked_write_wakes_when_room_appears(dev: &Dev) -> Outcome {
     ok!(set_capacity(&reader, 4));
     ok!(writer.write(b"1234"));
     let w = writer.clone();
-    let (handle, done) = on_thread(move || w.write(b"56"));
-    thread::sleep(SETTLE);
-    ensure!(
-        !done.load(Ordering::SeqCst),
-        "write to a full queue did not block"
-    );
+    let blocked = block(dev, move || w.write(b"56"))?;
     expect_eq!(ok!(reader.read_vec(1)), b"1".to_vec());
     // One byte of room: the blocked write takes it and returns.
-    expect_eq!(ok!(handle.join().unwrap()), 1);
+    expect_eq!(ok!(blocked.finish()?), 1);
     expect_eq!(ok!(reader.read_vec(10)), b"2345".to_vec());
     Ok(())
 }
@@ -79,34 +56,47 @@ fn blocked_reader_sees_eof_when_last_writer_closes(dev: &Dev) -> Outcome {
     let reader = ok!(dev.open(O_RDONLY));
     let w1 = ok!(dev.open(O_WRONLY));
     let w2 = ok!(dev.open(O_RDWR));
-    let (handle, done) = on_thread(move || reader.read_vec(10));
-    thread::sleep(SETTLE);
+    let blocked = block(dev, move || reader.read_vec(10))?;
     drop(w1);
-    thread::sleep(SETTLE);
-    ensure!(
-        !done.load(Ordering::SeqCst),
-        "the reader woke while a writer (O_RDWR) remained"
-    );
+    // A writer (O_RDWR) remains: no end of file, and no wake-up either.
+    blocked.stays_asleep_for(SETTLE)?;
     drop(w2);
-    expect_eq!(ok!(handle.join().unwrap()), Vec::<u8>::new());
+    expect_eq!(ok!(blocked.finish()?), Vec::<u8>::new());
     Ok(())
 }
 
 fn blocked_reader_waits_while_a_writer_remains(dev: &Dev) -> Outcome {
     let reader = ok!(dev.open(O_RDONLY));
     let keep = ok!(dev.open(O_WRONLY));
-    let (handle, done) = on_thread(move || reader.read_vec(10));
+    let blocked = block(dev, move || reader.read_vec(10))?;
     for _ in 0..3 {
         // Writers that come and go do not end the file while `keep` is open.
         drop(ok!(dev.open(O_WRONLY)));
     }
-    thread::sleep(SETTLE);
-    ensure!(
-        !done.load(Ordering::SeqCst),
-        "the reader woke although a writer is still open"
-    );
+    blocked.stays_asleep_for(SETTLE)?;
     ok!(keep.write(b"z"));
-    expect_eq!(ok!(handle.join().unwrap()), b"z".to_vec());
+    expect_eq!(ok!(blocked.finish()?), b"z".to_vec());
+    Ok(())
+}
+
+/// One write wakes every sleeping reader, and a reader that leaves bytes
+/// behind (a partial read) does not strand the others: each 1-byte reader
+/// gets one of the two bytes.
+fn two_blocked_readers_both_wake_for_one_write(dev: &Dev) -> Outcome {
+    let writer = ok!(dev.open(O_WRONLY));
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let fd = ok!(dev.open(O_RDONLY));
+        readers.push(block(dev, move || fd.read_vec(1))?);
+    }
+    ok!(writer.write(b"ab"));
+    let mut got = Vec::new();
+    for reader in readers {
+        got.extend(ok!(reader.finish()?));
+    }
+    got.sort();
+    expect_eq!(got, b"ab".to_vec());
+    expect_eq!(dev.stats().len, 0);
     Ok(())
 }
 
@@ -116,14 +106,9 @@ fn clear_wakes_a_blocked_writer(dev: &Dev) -> Outcome {
     ok!(set_capacity(&ctl, 3));
     ok!(writer.write(b"abc"));
     let w = writer.clone();
-    let (handle, done) = on_thread(move || w.write(b"defg"));
-    thread::sleep(SETTLE);
-    ensure!(
-        !done.load(Ordering::SeqCst),
-        "write to a full queue did not block"
-    );
+    let blocked = block(dev, move || w.write(b"defg"))?;
     ok!(ioctl_clear(&ctl));
-    expect_eq!(ok!(handle.join().unwrap()), 3);
+    expect_eq!(ok!(blocked.finish()?), 3);
     let r = ok!(dev.open(O_RDONLY | O_NONBLOCK));
     expect_eq!(ok!(r.read_vec(10)), b"def".to_vec());
     Ok(())
@@ -135,14 +120,9 @@ fn growing_capacity_wakes_a_blocked_writer(dev: &Dev) -> Outcome {
     ok!(set_capacity(&ctl, 2));
     ok!(writer.write(b"ab"));
     let w = writer.clone();
-    let (handle, done) = on_thread(move || w.write(b"cdef"));
-    thread::sleep(SETTLE);
-    ensure!(
-        !done.load(Ordering::SeqCst),
-        "write to a full queue did not block"
-    );
+    let blocked = block(dev, move || w.write(b"cdef"))?;
     ok!(set_capacity(&ctl, 5));
-    expect_eq!(ok!(handle.join().unwrap()), 3);
+    expect_eq!(ok!(blocked.finish()?), 3);
     let r = ok!(dev.open(O_RDONLY | O_NONBLOCK));
     expect_eq!(ok!(r.read_vec(10)), b"abcde".to_vec());
     Ok(())

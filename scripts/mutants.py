@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""`make mutants` (run through scripts/mutants.sh): how many small bugs the
+suite catches.
+
+For each mutant in tests/mutants/DRIVER.tsv, one at a time, in a scratch
+copy of the sources: apply it, build that driver's module against the
+cached kernel, boot the VM with the mutant in place of the driver
+(run-qemu.sh --add) and run that driver's cases, stopping at the first
+failure. A mutant is killed if a case fails, the kernel reports a problem
+(the runner's splat detection: KASAN, lockdep, kmemleak, WARNING, ...), or
+the run exceeds its time limit. Mutants marked `debug` run on the debug
+kernel, with the cases whose name has "capacity" in it. Two mutants run at
+a time (one per host core), each VM with one vCPU.
+
+Writes build/mutants/report.json and prints every survivor with its diff.
+
+    scripts/mutants.sh [--driver rust_sample|c_sample] [--only NAME]
+"""
+
+import argparse
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("BUILD_DIR", TOP / "build"))
+OUT = BUILD / "mutants"
+DRIVERS = {"rust_sample": ("rust_sample.o", "rust_sample.ko"), "c_sample": ("src/c_sample.o", "src/c_sample.ko")}
+SOURCES = ["rust_sample.rs", "src"]
+# Seconds a mutant's VM may run: a hang counts as killed.
+LIMIT = {"release": 420, "debug": 900}
+
+
+def load(driver):
+    """The mutants of DRIVER, as dicts."""
+    mutants = []
+    for line in (TOP / "tests" / "mutants" / f"{driver}.tsv").read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        name, kernel, path, old, new, what = fields[:6]
+        unescape = lambda s: s.replace("\\n", "\n").replace("\\t", "\t")
+        mutants.append({"driver": driver, "name": name, "kernel": kernel, "file": path,
+                        "old": unescape(old), "new": unescape(new), "what": what,
+                        "equivalent": fields[6] if len(fields) > 6 else None})
+    return mutants
+
+
+def apply(m):
+    """A scratch copy of the sources with the mutant applied; its diff."""
+    scratch = OUT / m["driver"] / m["name"]
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    for src in SOURCES:
+        (shutil.copytree if (TOP / src).is_dir() else shutil.copy)(TOP / src, scratch / src)
+    target = scratch / m["file"]
+    text = target.read_text()
+    if text.count(m["old"]) != 1:
+        raise SystemExit(f"mutant {m['driver']}/{m['name']}: its text occurs {text.count(m['old'])} times in {m['file']}, not once")
+    mutated = text.replace(m["old"], m["new"])
+    target.write_text(mutated)
+    (scratch / "Kbuild").write_text(f"obj-m := {DRIVERS[m['driver']][0]}\n")
+    diff = difflib.unified_diff(text.splitlines(True), mutated.splitlines(True), f"a/{m['file']}", f"b/{m['file']}", n=1)
+    return scratch, "".join(diff)
+
+
+def build(m, scratch):
+    """Builds the mutant's module; returns the .ko, or None if it does not compile."""
+    kdir = BUILD / m["kernel"] / "kdir"
+    log = scratch / "build.log"
+    with open(log, "w") as out:
+        status = subprocess.run(["make", "-C", str(kdir), f"M={scratch}", f"MO={scratch}/out",
+                                 f"LLVM={os.environ.get('LLVM', '-19')}"], stdout=out, stderr=subprocess.STDOUT).returncode
+    ko = scratch / "out" / DRIVERS[m["driver"]][1]
+    return ko if status == 0 and ko.exists() else None
+
+
+def run(m, ko):
+    """Boots the VM with the mutant; returns (killed, why)."""
+    driver = m["driver"]
+    only = " --only capacity" if m["kernel"] == "debug" else ""
+    cmd = [str(TOP / "scripts" / "run-qemu.sh"), "--smp", "1", "--timeout", str(LIMIT[m["kernel"]]),
+           "--add", f"{ko}:/lib/modules/{driver}.ko",
+           "--exec", f"SAMPLE_CASE_TIMEOUT=60 sample-tests --device {driver} --fail-fast{only}"]
+    if m["kernel"] == "debug":
+        cmd.insert(1, "--debug")
+    log = ko.parent.parent / "run.log"
+    with open(log, "w") as out:
+        status = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT).returncode
+    text = log.read_text(errors="replace").replace("\r", "")
+    if status == 0:
+        return False, "every case passed"
+    for line in text.splitlines():
+        if line.startswith("not ok "):
+            return True, "case failed: " + line[len("not ok "):][:200]
+    if status == 124:
+        return True, f"timed out after {LIMIT[m['kernel']]} s"
+    if "the kernel reported problems" in text:
+        report = text.split("the kernel reported problems", 1)[1].splitlines()[1:2]
+        return True, "kernel report: " + (report[0].strip()[:200] if report else "")
+    return True, f"the VM run failed (exit {status})"
+
+
+def one(m):
+    start = time.time()
+    scratch, diff = apply(m)
+    ko = build(m, scratch)
+    if ko is None:
+        result = {"outcome": "does not compile"}
+    else:
+        killed, why = run(m, ko)
+        result = {"outcome": "killed" if killed else "survived", "why": why}
+    result.update({k: m[k] for k in ("name", "kernel", "what", "equivalent")}, diff=diff,
+                  seconds=round(time.time() - start))
+    print(f"{m['driver']:11} {m['name']:28} {result['outcome']:16} {result['seconds']:4} s  {result.get('why', '')[:90]}", flush=True)
+    return result
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--driver", choices=list(DRIVERS))
+    p.add_argument("--only")
+    args = p.parse_args()
+    mutants = [m for d in DRIVERS if args.driver in (None, d) for m in load(d)
+               if args.only is None or args.only in m["name"]]
+    start = time.time()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(one, mutants))
+    report = {}
+    for driver in DRIVERS:
+        mine = [r for m, r in zip(mutants, results) if m["driver"] == driver]
+        if not mine:
+            continue
+        compiled = [r for r in mine if r["outcome"] != "does not compile"]
+        killed = [r for r in compiled if r["outcome"] == "killed"]
+        equivalent = [r for r in compiled if r["outcome"] == "survived" and r["equivalent"]]
+        survivors = [r for r in compiled if r["outcome"] == "survived" and not r["equivalent"]]
+        denominator = len(compiled) - len(equivalent)
+        report[driver] = {
+            "total": len(compiled), "killed": len(killed),
+            "equivalent": [{"name": r["name"], "why": r["equivalent"]} for r in equivalent],
+            "survivors": [{"name": r["name"], "what": r["what"], "diff": r["diff"]} for r in survivors],
+            "did_not_compile": [r["name"] for r in mine if r["outcome"] == "does not compile"],
+            "score": round(len(killed) / denominator, 4) if denominator else None,
+            "mutants": mine,
+        }
+    report["seconds"] = round(time.time() - start)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    print()
+    for driver, r in report.items():
+        if driver == "seconds":
+            continue
+        print(f"{driver}: {r['killed']} of {r['total']} killed, {len(r['equivalent'])} equivalent, "
+              f"score {r['score']}; {len(r['did_not_compile'])} did not compile")
+        for s in r["survivors"]:
+            print(f"  survivor {s['name']}: {s['what']}\n" + "".join("    " + l for l in s["diff"].splitlines(True)))
+    print(f"{report['seconds']} s; report: {OUT / 'report.json'}")
+    return 0 if all(not r["survivors"] for k, r in report.items() if k != "seconds") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
