@@ -49,7 +49,8 @@ stage_done() {
 
 # need_variant VARIANT WHY: builds that kernel (cached), its modules and the
 # initramfs when this clone lacks them. A plain `make` builds the release
-# kernel only; the debug kernel is built the first time WHY needs it.
+# kernel only; the debug kernel is built the first time WHY needs it, and
+# every later `make` keeps its modules current (build.sh).
 need_variant() {
 	local variant=$1 why=$2
 	[[ -f $BUILD_DIR/$variant/modules.cpio && -f $BUILD_DIR/initramfs/base.cpio ]] && return 0
