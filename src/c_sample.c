@@ -210,9 +210,9 @@ static int sample_release(struct inode *inode, struct file *file)
  */
 
 /*
- * The wait conditions run without the lock: wait_event() evaluates them
- * while the task is already marked asleep, where taking a mutex is not
- * allowed. They only decide whether to stop waiting; the loop around each
+ * The wait conditions run without the lock: after its first check,
+ * wait_event() evaluates them with the task already marked asleep, where
+ * taking a mutex is not allowed. They only decide whether to stop waiting; the loop around each
  * wait takes the lock and checks again before touching the queue. READ_ONCE
  * makes each unlocked read a single load that the compiler may not tear,
  * repeat or cache, and the locked writes are single aligned word stores,
