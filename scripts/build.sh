@@ -63,19 +63,18 @@ for variant in "${variants[@]}"; do
 	fi
 	log=$BUILD_DIR/$variant/modules.log
 	# CLIPPY=1: clippy checks the Rust module as it compiles.
-	if ! make -C "$kdir" M="$TOP" MO="$BUILD_DIR/$variant" LLVM="$LLVM" CLIPPY=1 >"$log" 2>&1; then
+	if ! kbuild "$kdir" "$TOP" "$BUILD_DIR/$variant" CLIPPY=1 >"$log" 2>&1; then
 		cat "$log" >&2
 		die "building the modules for the $variant kernel failed"
 	fi
 	# Warnings are errors for a sample that people copy.
-	if grep -q -E '^(warning|error)|: warning:' "$log"; then
+	if grep -q -E "$WARNINGS_RE" "$log"; then
 		cat "$log" >&2
 		die "the modules built with warnings for the $variant kernel"
 	fi
 	# The runner's own tests load a module that prints a WARNING.
 	mkdir -p "$BUILD_DIR/$variant/warn_module"
-	if ! make -C "$kdir" M="$TOP/tests/runner/warn_module" MO="$BUILD_DIR/$variant/warn_module" \
-		LLVM="$LLVM" >>"$log" 2>&1; then
+	if ! kbuild "$kdir" "$TOP/tests/runner/warn_module" "$BUILD_DIR/$variant/warn_module" >>"$log" 2>&1; then
 		cat "$log" >&2
 		die "building the runner's test module for the $variant kernel failed"
 	fi

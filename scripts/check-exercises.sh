@@ -38,7 +38,7 @@ for name in "${names[@]}"; do
 		not_ok "$name: the solution does not pass" "exit $status, see $log"
 	fi
 	build_log=$BUILD_DIR/exercises/$name/solution/build.log
-	if [[ -f $build_log ]] && ! grep -q -E '^(warning|error)|: warning:' "$build_log"; then
+	if [[ -f $build_log ]] && ! grep -q -E "$WARNINGS_RE" "$build_log"; then
 		ok "$name: the solution builds without warnings (CLIPPY=1)"
 	else
 		not_ok "$name: the solution builds with warnings" "see $build_log"

@@ -116,13 +116,13 @@ for m in "${module_dirs[@]}"; do
 	rel=exercises/$name${rel}
 	log=$stage/build-$(basename "$m").log
 	# CLIPPY=1: clippy checks the Rust code as it compiles, as for the sample.
-	if make -C "$kdir" M="$m" LLVM="$LLVM" CLIPPY=1 >"$log" 2>&1; then
+	if kbuild "$kdir" "$m" "" CLIPPY=1 >"$log" 2>&1; then
 		for ko in "$m"/*.ko; do
 			[[ -f $ko ]] && adds+=(--add "$ko:/root/$(basename "$ko")")
 		done
-		if grep -q -E '^(warning|error)|: warning:' "$log"; then
+		if grep -q -E "$WARNINGS_RE" "$log"; then
 			echo "$rel: built, with warnings:"
-			grep -E -A6 '^(warning|error)|: warning:' "$log" | sed "s|$stage/src|exercises/$name|g"
+			grep -E -A6 "$WARNINGS_RE" "$log" | sed "s|$stage/src|exercises/$name|g"
 		fi
 	else
 		build_failed=1

@@ -14,8 +14,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$TOP"
 
-ksrc=$("$TOP/scripts/fetch-kernel-source.sh")
-mapfile -t rust_files < <(ls rust_sample.rs src/*.rs; find exercises -name '*.rs' | sort)
+ksrc=$(cached_kernel_source)
+mapfile -t rust_files < <(rust_sources)
 
 sums() { find "${rust_files[@]}" tests/suite/src -name '*.rs' -exec md5sum {} + | sort; }
 before=$(sums)

@@ -167,3 +167,36 @@ kvm_works() {
 	echo "$verdict" >"$stamp"
 	[[ $verdict == ok ]]
 }
+
+# --- Building modules and checking the logs (build.sh, exercise.sh, lint.sh,
+# rust-analyzer.sh, check-exercises.sh). --------------------------------------
+
+# A compiler or Kbuild warning or error in a build log.
+export WARNINGS_RE='^(warning|error)|: warning:'
+
+# kbuild KDIR DIR OUT [ARGS...]: Kbuild's out-of-tree build of DIR (M=)
+# against the kernel build KDIR, into OUT (MO=; "" builds in DIR itself),
+# with this project's LLVM.
+kbuild() {
+	local kdir=$1 dir=$2 out=$3
+	shift 3
+	make -C "$kdir" M="$dir" ${out:+"MO=$out"} LLVM="$LLVM" "$@"
+}
+
+# cached_kernel_source: the release kernel's source tree in the cache, for
+# make lint and make fmt (its .rustfmt.toml, checkpatch.pl); they never
+# download one.
+cached_kernel_source() {
+	local src
+	src=$(readlink -f "$BUILD_DIR/release/kdir/source" 2>/dev/null || true)
+	if [[ -z $src || ! -f $src/.rustfmt.toml ]]; then
+		die "no kernel tree in the cache for this clone: run 'make' first"
+	fi
+	echo "$src"
+}
+
+# rust_sources: the Rust files that rustfmt checks (make lint, make fmt),
+# one per line.
+rust_sources() {
+	(cd "$TOP" && ls rust_sample.rs src/*.rs && find exercises -name '*.rs' | sort)
+}

@@ -20,7 +20,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$TOP"
 
-ksrc=$("$TOP/scripts/fetch-kernel-source.sh")
+ksrc=$(cached_kernel_source)
 kdir=$BUILD_DIR/release/kdir
 [[ -d $kdir ]] || die "no release kernel yet: run 'make' first"
 logs=$BUILD_DIR/lint
@@ -42,7 +42,7 @@ check() {
 	fi
 }
 
-mapfile -t rust_files < <(ls rust_sample.rs src/*.rs; find exercises -name '*.rs' | sort)
+mapfile -t rust_files < <(rust_sources)
 mapfile -t c_files < <(ls src/*.c src/*.h tests/runner/warn_module/*.c; find exercises -name '*.c' | sort)
 mapfile -t shell_files < <(ls scripts/*.sh .ci/run qemu/init exercises/*/check.sh)
 
@@ -56,14 +56,14 @@ check suite-clippy cargo clippy --quiet --locked "${suite[@]}" --target-dir "$BU
 # The modules, exactly as build.sh builds them but into their own directory.
 modules_clippy() {
 	mkdir -p "$logs/modules"
-	make -C "$kdir" M="$TOP" MO="$logs/modules" LLVM="$LLVM" CLIPPY=1
+	kbuild "$kdir" "$TOP" "$logs/modules" CLIPPY=1
 }
 check modules-clippy modules_clippy
 # A clean build log, besides the exit status.
-if grep -q -E '^(warning|error)|: warning:' "$logs/modules-clippy.log"; then
+if grep -q -E "$WARNINGS_RE" "$logs/modules-clippy.log"; then
 	failed=$((failed + 1))
 	echo "not ok modules-clippy-warnings"
-	grep -E -A8 '^(warning|error)|: warning:' "$logs/modules-clippy.log" | sed 's/^/    /'
+	grep -E -A8 "$WARNINGS_RE" "$logs/modules-clippy.log" | sed 's/^/    /'
 else
 	passed=$((passed + 1))
 	echo "ok modules-clippy-warnings"
@@ -76,7 +76,7 @@ exercises_clippy() {
 	local name status=0
 	for name in $("$TOP/scripts/exercise.sh" --list); do
 		"$TOP/scripts/exercise.sh" "$name" --solution --build-only --kernel release || status=1
-		if grep -q -E '^(warning|error)|: warning:' "$BUILD_DIR/exercises/$name/solution/build.log"; then
+		if grep -q -E "$WARNINGS_RE" "$BUILD_DIR/exercises/$name/solution/build.log"; then
 			echo "exercises/solutions/$name: warnings (above)"
 			status=1
 		fi

@@ -16,7 +16,7 @@ kdir=$BUILD_DIR/${RA_KERNEL:-release}/kdir
 [[ -d $kdir ]] || die "no ${RA_KERNEL:-release} kernel yet: run 'make' first"
 out=$BUILD_DIR/rust-analyzer
 mkdir -p "$out"
-make -C "$kdir" M="$TOP" MO="$out" LLVM="$LLVM" rust-analyzer >"$out/make.log" 2>&1 || {
+kbuild "$kdir" "$TOP" "$out" rust-analyzer >"$out/make.log" 2>&1 || {
 	cat "$out/make.log" >&2
 	die "the kernel's rust-analyzer target failed"
 }
