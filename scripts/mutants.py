@@ -78,8 +78,10 @@ def build(m, scratch):
     kdir = BUILD / m["kernel"] / "kdir"
     log = scratch / "build.log"
     with open(log, "w") as out:
-        status = subprocess.run(["make", "-C", str(kdir), f"M={scratch}", f"MO={scratch}/out",
-                                 f"LLVM={os.environ.get('LLVM', '-19')}"], stdout=out, stderr=subprocess.STDOUT).returncode
+        # lib.sh's kbuild: the project's one Kbuild invocation.
+        kbuild = 'source "$0/scripts/lib.sh" && kbuild "$@"'
+        status = subprocess.run(["bash", "-c", kbuild, str(TOP), str(kdir), str(scratch), f"{scratch}/out"],
+                                stdout=out, stderr=subprocess.STDOUT).returncode
     ko = scratch / "out" / DRIVERS[m["driver"]][1]
     return ko if status == 0 and ko.exists() else None
 

@@ -184,13 +184,14 @@ impl Target {
         }
     }
 
-    /// (read end, write end): one O_RDWR descriptor twice for a device, a
-    /// new pipe's two ends for the pipe. A device gets a new, empty ring.
-    fn ends(self, flags: i32) -> Result<(Fd, Fd), String> {
+    /// (read end, write end): the device opened twice, with `read` and
+    /// `write` as flags, or a new pipe's two ends. A device gets a new,
+    /// empty ring.
+    fn ends(self, read: i32, write: i32) -> Result<(Fd, Fd), String> {
         match self.path() {
             Some(path) => {
                 reset(path, CAPACITY)?;
-                Ok((open(path, flags)?, open(path, flags)?))
+                Ok((open(path, read)?, open(path, write)?))
             }
             None => pipe(),
         }
@@ -223,7 +224,7 @@ fn timed(
 
 /// Round trip: write one byte, read it back.
 fn roundtrip(target: Target, time: Duration) -> Result<(u64, u128), String> {
-    let (reader, writer) = target.ends(libc::O_RDWR)?;
+    let (reader, writer) = target.ends(libc::O_RDWR, libc::O_RDWR)?;
     let mut byte = [0x5Au8; 1];
     timed(time, || {
         if writer.write(&byte) != 1 || reader.read(&mut byte) != 1 {
@@ -274,13 +275,7 @@ fn stream(
 ) -> Result<(u64, u128), String> {
     // Both ends are opened before the fork, so the reader never sees a
     // device without writers (end-of-file).
-    let (reader, writer) = match target.path() {
-        Some(path) => {
-            reset(path, CAPACITY)?;
-            (open(path, libc::O_RDONLY)?, open(path, libc::O_WRONLY)?)
-        }
-        None => pipe()?,
-    };
+    let (reader, writer) = target.ends(libc::O_RDONLY, libc::O_WRONLY)?;
     pin_to_cpu(0)?;
     // SAFETY: the process is single-threaded; the child only writes and
     // leaves with `_exit`.
@@ -391,7 +386,7 @@ fn trace() -> Result<(), String> {
     }
     let mut files = Vec::new();
     for (target, fd) in TRACE_FD {
-        let (file, _) = target.ends(libc::O_RDWR)?;
+        let (file, _) = target.ends(libc::O_RDWR, libc::O_RDWR)?;
         let traced = file.dup_to(fd)?;
         files.push((file, traced));
     }
