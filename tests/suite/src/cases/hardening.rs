@@ -279,19 +279,65 @@ fn set_space(space: u64) {
     }
 }
 
+/// Runs `call` with every allocation of this process failing, and counts
+/// the failures injected meanwhile: each attribute's `times` budget goes
+/// down by one per injected failure.
+fn with_failures_counted<T>(
+    make_it_fail: &mut std::fs::File,
+    call: impl FnOnce() -> T,
+) -> Result<(T, u64), String> {
+    const BUDGET: u64 = 1 << 30;
+    let times = |attr: &str| format!("/sys/kernel/debug/{attr}/times");
+    for attr in ["failslab", "fail_page_alloc"] {
+        std::fs::write(times(attr), BUDGET.to_string()).map_err(|e| format!("{attr}: {e}"))?;
+    }
+    let _ = make_it_fail.write_all(b"1");
+    let result = call();
+    let _ = make_it_fail.write_all(b"0");
+    let mut injected = 0;
+    for attr in ["failslab", "fail_page_alloc"] {
+        let left = std::fs::read_to_string(times(attr)).map_err(|e| format!("{attr}: {e}"))?;
+        let left: u64 = left.trim().parse().map_err(|e| format!("{attr}/times: {e}"))?;
+        injected += BUDGET - left;
+        std::fs::write(times(attr), "-1").map_err(|e| format!("{attr}: {e}"))?;
+    }
+    Ok((result, injected))
+}
+
 fn failed_resize_allocation_is_enomem_and_changes_nothing(dev: &Dev) -> Outcome {
     let mut make_it_fail = arm_fault_injection()?;
     let fd = ok!(dev.open(O_RDWR | O_NONBLOCK));
     ok!(fd.write(b"precious"));
     let before = ok!(stats(&fd));
+    // That the refused allocations are the driver's own: a capacity out of
+    // range, which the driver refuses before it allocates, meets no injected
+    // failure, so nothing on the way from ioctl(2) to the driver's check
+    // allocates. Every failure counted below comes after the check, where
+    // the driver's next step is the new ring's allocation.
+    let (result, injected) = with_failures_counted(&mut make_it_fail, || set_capacity(&fd, 0))?;
+    expect_errno!(result, libc::EINVAL);
+    ensure!(
+        injected == 0,
+        "SET_CAPACITY(0) met {injected} injected failures before the driver's check"
+    );
     // One page or less (kmalloc), 64 KiB and 1 MiB (kmalloc, then vmalloc).
+    let mut counts = Vec::new();
     for capacity in [2000u32, 65536, 1 << 20] {
-        let _ = make_it_fail.write_all(b"1");
-        let result = set_capacity(&fd, capacity);
-        let _ = make_it_fail.write_all(b"0");
+        let (result, injected) =
+            with_failures_counted(&mut make_it_fail, || set_capacity(&fd, capacity))?;
         expect_errno!(result, libc::ENOMEM);
         expect_eq!(ok!(stats(&fd)), before);
+        ensure!(
+            injected > 0,
+            "SET_CAPACITY({capacity}) failed with ENOMEM, but no failure was injected"
+        );
+        counts.push(format!("{capacity} B: {injected}"));
     }
+    println!(
+        "# {}: the ring's allocation refused, times per resize: {}",
+        dev.name,
+        counts.join(", ")
+    );
     // Without injected failures the same call works, contents intact.
     ok!(set_capacity(&fd, 65536));
     expect_eq!(ok!(fd.read_vec(100)), b"precious".to_vec());
