@@ -98,12 +98,17 @@ check-exercises:
 	@$(scripts)/check-exercises.sh
 
 # Style and static checks (no VM), and the automatic fixes.
-.PHONY: lint fmt
+.PHONY: lint fmt docs
 lint:
 	@$(scripts)/lint.sh
 
 fmt:
 	@$(scripts)/fmt.sh
+
+# docs/c-to-rust.md and docs/walkthrough.md from docs/src/: their line
+# numbers, computed from the sources.
+docs:
+	@python3 $(scripts)/doc_lines.py
 
 # Editor support: rust-project.json for rust-analyzer.
 .PHONY: rust-analyzer
@@ -128,14 +133,16 @@ help:
 ##   make check-fresh    the quick start and test-host on fresh Debian chroots (root;
 ##                       FRESH_SUITES="bookworm trixie", FRESH_COLD=1: empty kernel cache)
 ##   make fuzz           model-based random testing on the debug kernel (DURATION=120, SEED=n)
-##   make mutants        the suite's mutation score (tests/mutants/, about 40 minutes)
+##   make mutants        the suite's mutation score (tests/mutants/, about 11 minutes)
 ##   make bench          both drivers vs a pipe, instruction-exact under TCG (PUBLISH=1: docs/performance.md)
 ##   make run            rebuild the modules and initramfs only, then boot into a shell
 ##   make clean          remove build/ (this clone's output)
 ##   make distclean      also remove the cached kernel source and kernels
 ##   make exercise N=x   build workshop exercise x and check it in the VM (SOLUTION=1: its solution)
 ##   make check-exercises  every exercise: the solution passes, the starting point fails
-##   make lint           rustfmt, clippy (suite, modules, exercises), checkpatch, shellcheck; no VM
+##   make lint           rustfmt, clippy (suite, modules, exercises), checkpatch, shellcheck,
+##                       the docs' line numbers; no VM
+##   make docs           docs/c-to-rust.md and docs/walkthrough.md from docs/src/ (line numbers)
 ##   make fmt            reformat the Rust code (rustfmt with the kernel's config, cargo fmt)
 ##   make rust-analyzer  write rust-project.json for rust-analyzer
 ##   make gdb            attach gdb to ./scripts/run-qemu.sh --debug --gdb (GDB_KERNEL=release without --debug)

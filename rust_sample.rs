@@ -10,8 +10,10 @@
 //! empty queue sleeps, gets `EAGAIN`, or sees end-of-file once no writer is
 //! left. Three ioctls read the statistics, clear the queue and resize it.
 //!
-//! `src/c_sample.c` is the same driver in C, section for section, and
-//! `docs/device.md` describes the behaviour both share:
+//! `src/c_sample.c` is the same driver in C: the same sections, in the same
+//! order, with the same names, so that the two files scroll in step. The
+//! ring is `src/ring.rs` (C: `src/ring.h`), and `docs/device.md` describes
+//! the behaviour both share:
 //!
 //! ```sh
 //! # insmod rust_sample.ko capacity=8
@@ -53,6 +55,10 @@ use ring::Ring;
 mod abi;
 use abi::{SampleStats, CAPACITY_MAX, CAPACITY_MIN, SAMPLE_IOC_MAGIC};
 
+// ---------------------------------------------------------------------------
+// The module, its parameter and its ioctl numbers
+// ---------------------------------------------------------------------------
+
 module! {
     type: SampleModule,
     name: "rust_sample",
@@ -67,15 +73,12 @@ module! {
     },
 }
 
-// ---------------------------------------------------------------------------
-// The ioctl interface (shared with C in src/sample_ioctl.h)
-// ---------------------------------------------------------------------------
-
+// The ioctl numbers, from the kernel's own macros. `src/sample_abi.rs` (C:
+// `src/sample_ioctl.h`) writes them down for userspace; these must agree.
 const SAMPLE_IOC_GET_STATS: u32 = _IOR::<SampleStats>(SAMPLE_IOC_MAGIC, 0x01);
 const SAMPLE_IOC_CLEAR: u32 = _IO(SAMPLE_IOC_MAGIC, 0x02);
 const SAMPLE_IOC_SET_CAPACITY: u32 = _IOW::<u32>(SAMPLE_IOC_MAGIC, 0x03);
 
-// The kernel's own encoding must give the numbers the ABI file promises.
 const _: () = {
     assert!(SAMPLE_IOC_GET_STATS == abi::SAMPLE_IOC_GET_STATS);
     assert!(SAMPLE_IOC_CLEAR == abi::SAMPLE_IOC_CLEAR);
@@ -86,7 +89,7 @@ const _: () = {
 // The queue: one per loaded module, shared by every open file
 // ---------------------------------------------------------------------------
 
-/// Everything the lock protects.
+/// Everything the lock protects (C: `struct sample_queue`).
 struct Queue {
     ring: Ring,
     bytes_written: u64,
@@ -98,6 +101,7 @@ struct Queue {
 /// The device: the queue, its lock, and where sleepers wait.
 #[pin_data]
 struct SampleDevice {
+    /// The queue lives inside its lock: there is no way to reach it unlocked.
     #[pin]
     queue: Mutex<Queue>,
     /// Readers sleep here until there is data or no writer is left.
@@ -109,6 +113,7 @@ struct SampleDevice {
 }
 
 impl SampleDevice {
+    /// Makes the device, with an empty ring of `capacity` bytes.
     fn new(capacity: usize) -> Result<impl PinInit<Self>> {
         let ring = Ring::new(capacity)?;
         Ok(pin_init!(Self {
@@ -125,7 +130,8 @@ impl SampleDevice {
     }
 }
 
-/// Whether a file was opened for reading, for writing, or both.
+/// Whether a file was opened for reading, for writing, or both (C reads
+/// `FMODE_READ` and `FMODE_WRITE`, which 7.3's `File` does not expose).
 #[derive(Clone, Copy)]
 struct Access {
     reads: bool,
@@ -167,192 +173,226 @@ kernel::sync::global_lock! {
 // open and release
 // ---------------------------------------------------------------------------
 
+fn sample_open(file: &File) -> Result<Arc<SampleDevice>> {
+    let dev = DEVICE.lock().clone().ok_or(ENODEV)?;
+    // A stream, like a pipe: no position, so pread and pwrite get ESPIPE.
+    // SAFETY: `file` is the file being opened, valid for this call and not
+    // yet in any process's file table, so nothing else reads or changes
+    // its mode meanwhile; `stream_open` only clears and sets bits of
+    // `f_mode` (fs/open.c), which is what it is for, from `open`.
+    unsafe { kernel::bindings::stream_open((*file.as_ptr()).f_inode, file.as_ptr()) };
+    let access = Access::of(file);
+    let mut queue = dev.queue.lock();
+    queue.readers += u32::from(access.reads);
+    queue.writers += u32::from(access.writes);
+    drop(queue);
+    Ok(dev)
+}
+
+fn sample_release(dev: Arc<SampleDevice>, file: &File) {
+    let access = Access::of(file);
+    let mut queue = dev.queue.lock();
+    queue.readers -= u32::from(access.reads);
+    queue.writers -= u32::from(access.writes);
+    // Readers sleeping on an empty queue now see end-of-file.
+    if access.writes && queue.writers == 0 {
+        dev.data_available.notify_all();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// read
+// ---------------------------------------------------------------------------
+
+// `#[inline]` on the hot functions, here and in the file operations below,
+// lets the compiler merge each into the kernel crate's C-ABI wrapper that
+// the VFS calls: no call more per read, write or ioctl than in C.
+#[inline]
+fn sample_read_iter(
+    kiocb: Kiocb<'_, Arc<SampleDevice>>,
+    iov: &mut IovIterDest<'_>,
+) -> Result<usize> {
+    if iov.is_empty() {
+        return Ok(0);
+    }
+    let dev = kiocb.file();
+    let mut queue = dev.queue.lock();
+    while queue.ring.is_empty() {
+        if queue.writers == 0 {
+            return Ok(0); // End of file.
+        }
+        // Looked at only when the call would sleep: off the fast path.
+        if is_nonblocking(&kiocb) {
+            return Err(EAGAIN);
+        }
+        // `CondVar` waits exclusively, but every wake-up here is a
+        // `notify_all`, which wakes every sleeper, as C's plain waits.
+        if dev.data_available.wait_interruptible(&mut queue) {
+            return Err(ERESTARTSYS);
+        }
+    }
+    let was_full = queue.ring.is_full();
+    // Copy straight from the ring into the user's buffer. A fault stops
+    // the copy; the ring keeps every byte that was not copied.
+    let copied = queue.ring.pop(|piece| iov.copy_to_iter(piece));
+    if copied == 0 {
+        return Err(EFAULT);
+    }
+    queue.bytes_read += copied as u64;
+    drop(queue);
+    // Writers only sleep on a full queue: wake them only if it was, and
+    // only once unlocked, so that they do not wake up to wait for the lock.
+    if was_full {
+        dev.space_available.notify_all();
+    }
+    Ok(copied)
+}
+
+// ---------------------------------------------------------------------------
+// write
+// ---------------------------------------------------------------------------
+
+#[inline]
+fn sample_write_iter(
+    kiocb: Kiocb<'_, Arc<SampleDevice>>,
+    iov: &mut IovIterSource<'_>,
+) -> Result<usize> {
+    if iov.is_empty() {
+        return Ok(0);
+    }
+    let dev = kiocb.file();
+    let mut queue = dev.queue.lock();
+    while queue.ring.is_full() {
+        // Looked at only when the call would sleep: off the fast path.
+        if is_nonblocking(&kiocb) {
+            return Err(EAGAIN);
+        }
+        if dev.space_available.wait_interruptible(&mut queue) {
+            return Err(ERESTARTSYS);
+        }
+    }
+    let was_empty = queue.ring.is_empty();
+    // Copy straight from the user's buffer into the ring. Holding the
+    // lock keeps this call's bytes contiguous in the queue.
+    let copied = queue.ring.push(|space| iov.copy_from_iter(space));
+    if copied == 0 {
+        return Err(EFAULT);
+    }
+    queue.bytes_written += copied as u64;
+    drop(queue);
+    // Readers only sleep on an empty queue: wake them only if it was, and
+    // only once unlocked, so that they do not wake up to wait for the lock.
+    if was_empty {
+        dev.data_available.notify_all();
+    }
+    Ok(copied)
+}
+
+// ---------------------------------------------------------------------------
+// ioctl
+// ---------------------------------------------------------------------------
+
+/// `SAMPLE_IOC_GET_STATS`: a consistent snapshot, copied out unlocked.
+fn sample_get_stats(dev: &SampleDevice, arg: UserPtr) -> Result {
+    let queue = dev.queue.lock();
+    let stats = SampleStats {
+        bytes_written: queue.bytes_written,
+        bytes_read: queue.bytes_read,
+        len: queue.ring.len() as u32,
+        capacity: queue.ring.capacity() as u32,
+        readers: queue.readers,
+        writers: queue.writers,
+    };
+    drop(queue);
+    UserSlice::new(arg, abi::SAMPLE_STATS_SIZE)
+        .writer()
+        .write(&stats.to_bytes())
+}
+
+/// `SAMPLE_IOC_CLEAR`: discard the contents and wake blocked writers.
+fn sample_clear(dev: &SampleDevice) {
+    let mut queue = dev.queue.lock();
+    let was_full = queue.ring.is_full();
+    queue.ring.clear();
+    if was_full {
+        dev.space_available.notify_all();
+    }
+}
+
+/// `SAMPLE_IOC_SET_CAPACITY`: move the contents into a new ring.
+fn sample_set_capacity(dev: &SampleDevice, arg: UserPtr) -> Result {
+    let capacity = UserSlice::new(arg, size_of::<u32>())
+        .reader()
+        .read::<u32>()?;
+    if !(CAPACITY_MIN..=CAPACITY_MAX).contains(&capacity) {
+        return Err(EINVAL);
+    }
+    // Allocate before locking: a large allocation may sleep for a while.
+    let new_ring = Ring::new(capacity as usize)?;
+    let mut queue = dev.queue.lock();
+    let was_full = queue.ring.is_full();
+    let grew = new_ring.capacity() > queue.ring.capacity();
+    // `replace` hands back the ring that is not kept: the old one, or the
+    // new one if it is too small for what is queued now (the queue is then
+    // unchanged).
+    let unused = queue.ring.replace(new_ring);
+    if unused.is_ok() && was_full && grew {
+        dev.space_available.notify_all();
+    }
+    drop(queue);
+    // Free the unused storage only now, outside the lock: it may be a
+    // megabyte, and vfree'd.
+    match unused {
+        Ok(_old_ring) => Ok(()),
+        Err(_too_small) => Err(EINVAL),
+    }
+}
+
+#[inline]
+fn sample_ioctl(dev: ArcBorrow<'_, SampleDevice>, cmd: u32, arg: usize) -> Result<isize> {
+    let arg = UserPtr::from_addr(arg);
+    match cmd {
+        SAMPLE_IOC_GET_STATS => sample_get_stats(&dev, arg)?,
+        SAMPLE_IOC_CLEAR => sample_clear(&dev),
+        SAMPLE_IOC_SET_CAPACITY => sample_set_capacity(&dev, arg)?,
+        _ => return Err(ENOTTY),
+    }
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------
+// The file operations
+// ---------------------------------------------------------------------------
+
+/// What the VFS calls for a file of the device: the functions above, as in
+/// C's `sample_fops`. `#[vtable]` sets only the methods written here; the
+/// abstraction sets the module owner, and `compat_ioctl` by default.
 #[vtable]
 impl MiscDevice for SampleDevice {
     /// Every open file holds a reference to the one device.
     type Ptr = Arc<SampleDevice>;
 
     fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Self>> {
-        let device = DEVICE.lock().clone().ok_or(ENODEV)?;
-        // A stream, like a pipe: no position, so pread and pwrite get ESPIPE.
-        // SAFETY: `file` is the file being opened, valid for this call and not
-        // yet in any process's file table, so nothing else reads or changes
-        // its mode meanwhile; `stream_open` only clears and sets bits of
-        // `f_mode` (fs/open.c), which is what it is for, from `open`.
-        unsafe { kernel::bindings::stream_open((*file.as_ptr()).f_inode, file.as_ptr()) };
-        let access = Access::of(file);
-        let mut queue = device.queue.lock();
-        queue.readers += u32::from(access.reads);
-        queue.writers += u32::from(access.writes);
-        drop(queue);
-        Ok(device)
+        sample_open(file)
     }
 
-    fn release(device: Arc<Self>, file: &File) {
-        let access = Access::of(file);
-        let mut queue = device.queue.lock();
-        queue.readers -= u32::from(access.reads);
-        queue.writers -= u32::from(access.writes);
-        if access.writes && queue.writers == 0 {
-            // Readers sleeping on an empty queue now see end-of-file.
-            device.data_available.notify_all();
-        }
+    fn release(dev: Arc<Self>, file: &File) {
+        sample_release(dev, file)
     }
 
-    // -----------------------------------------------------------------------
-    // read
-    // -----------------------------------------------------------------------
-
-    // `#[inline]` on the hot methods lets the compiler merge each into the
-    // kernel crate's C-ABI wrapper that the VFS calls: one call less per
-    // read, write or ioctl, as when C puts its function in `file_operations`.
     #[inline]
     fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
-        if iov.is_empty() {
-            return Ok(0);
-        }
-        let device = kiocb.file();
-        let mut queue = device.queue.lock();
-        while queue.ring.is_empty() {
-            if queue.writers == 0 {
-                return Ok(0); // End of file.
-            }
-            // Looked at only when the call would sleep: off the fast path.
-            if is_nonblocking(&kiocb) {
-                return Err(EAGAIN);
-            }
-            // `CondVar` waits exclusively, but every wake-up here is a
-            // `notify_all`, which wakes every sleeper, as C's plain waits.
-            if device.data_available.wait_interruptible(&mut queue) {
-                return Err(ERESTARTSYS);
-            }
-        }
-        let was_full = queue.ring.is_full();
-        // Copy straight from the ring into the user's buffer. A fault stops
-        // the copy; the ring keeps every byte that was not copied.
-        let copied = queue.ring.pop_with(|piece| iov.copy_to_iter(piece));
-        if copied == 0 {
-            return Err(EFAULT);
-        }
-        queue.bytes_read += copied as u64;
-        drop(queue);
-        // Writers only sleep on a full queue: wake them only if it was, and
-        // only once unlocked, so that they do not wake up to wait for the lock.
-        if was_full {
-            device.space_available.notify_all();
-        }
-        Ok(copied)
+        sample_read_iter(kiocb, iov)
     }
-
-    // -----------------------------------------------------------------------
-    // write
-    // -----------------------------------------------------------------------
 
     #[inline]
     fn write_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
-        if iov.is_empty() {
-            return Ok(0);
-        }
-        let device = kiocb.file();
-        let mut queue = device.queue.lock();
-        while queue.ring.is_full() {
-            // Looked at only when the call would sleep: off the fast path.
-            if is_nonblocking(&kiocb) {
-                return Err(EAGAIN);
-            }
-            if device.space_available.wait_interruptible(&mut queue) {
-                return Err(ERESTARTSYS);
-            }
-        }
-        let was_empty = queue.ring.is_empty();
-        // Copy straight from the user's buffer into the ring. Holding the
-        // lock keeps this call's bytes contiguous in the queue.
-        let copied = queue.ring.push_with(|space| iov.copy_from_iter(space));
-        if copied == 0 {
-            return Err(EFAULT);
-        }
-        queue.bytes_written += copied as u64;
-        drop(queue);
-        // Readers only sleep on an empty queue: wake them only if it was, and
-        // only once unlocked, so that they do not wake up to wait for the lock.
-        if was_empty {
-            device.data_available.notify_all();
-        }
-        Ok(copied)
+        sample_write_iter(kiocb, iov)
     }
-
-    // -----------------------------------------------------------------------
-    // ioctl
-    // -----------------------------------------------------------------------
 
     #[inline]
-    fn ioctl(device: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        let arg = UserPtr::from_addr(arg);
-        match cmd {
-            SAMPLE_IOC_GET_STATS => device.get_stats(arg)?,
-            SAMPLE_IOC_CLEAR => device.clear(),
-            SAMPLE_IOC_SET_CAPACITY => device.set_capacity(arg)?,
-            _ => return Err(ENOTTY),
-        }
-        Ok(0)
-    }
-}
-
-impl SampleDevice {
-    /// `SAMPLE_IOC_GET_STATS`: a consistent snapshot, copied out unlocked.
-    fn get_stats(&self, arg: UserPtr) -> Result {
-        let queue = self.queue.lock();
-        let stats = SampleStats {
-            bytes_written: queue.bytes_written,
-            bytes_read: queue.bytes_read,
-            len: queue.ring.len() as u32,
-            capacity: queue.ring.capacity() as u32,
-            readers: queue.readers,
-            writers: queue.writers,
-        };
-        drop(queue);
-        UserSlice::new(arg, abi::SAMPLE_STATS_SIZE)
-            .writer()
-            .write(&stats.to_bytes())
-    }
-
-    /// `SAMPLE_IOC_CLEAR`: discard the contents and wake blocked writers.
-    fn clear(&self) {
-        let mut queue = self.queue.lock();
-        let was_full = queue.ring.is_full();
-        queue.ring.clear();
-        if was_full {
-            self.space_available.notify_all();
-        }
-    }
-
-    /// `SAMPLE_IOC_SET_CAPACITY`: move the contents into a new ring.
-    fn set_capacity(&self, arg: UserPtr) -> Result {
-        let capacity = UserSlice::new(arg, size_of::<u32>())
-            .reader()
-            .read::<u32>()?;
-        if !(CAPACITY_MIN..=CAPACITY_MAX).contains(&capacity) {
-            return Err(EINVAL);
-        }
-        // Allocate before locking: a large allocation may sleep for a while.
-        let new_ring = Ring::new(capacity as usize)?;
-        let mut queue = self.queue.lock();
-        let was_full = queue.ring.is_full();
-        let grew = new_ring.capacity() > queue.ring.capacity();
-        // `replace` hands back the ring that is not kept: the old one, or the
-        // new one if it is too small for what is queued now (the queue is then
-        // unchanged).
-        let unused = queue.ring.replace(new_ring);
-        if unused.is_ok() && was_full && grew {
-            self.space_available.notify_all();
-        }
-        drop(queue);
-        // Free the unused storage only now, outside the lock: it may be a
-        // megabyte, and vfree'd.
-        match unused {
-            Ok(_old_ring) => Ok(()),
-            Err(_too_small) => Err(EINVAL),
-        }
+    fn ioctl(dev: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        sample_ioctl(dev, cmd, arg)
     }
 }
 
@@ -384,11 +424,11 @@ fn publish_device() -> Result<PublishedDevice> {
         );
         return Err(EINVAL);
     }
-    let device = Arc::pin_init(SampleDevice::new(capacity as usize)?, GFP_KERNEL)?;
+    let dev = Arc::pin_init(SampleDevice::new(capacity as usize)?, GFP_KERNEL)?;
     // SAFETY: Called once, from module init, before anything else uses the
     // lock: the misc device that leads to `open` is registered afterwards.
     unsafe { DEVICE.init() };
-    *DEVICE.lock() = Some(device);
+    *DEVICE.lock() = Some(dev);
     pr_info!("loaded: /dev/rust_sample, capacity {} bytes\n", capacity);
     Ok(PublishedDevice)
 }

@@ -17,15 +17,6 @@ fi
 
 logs=$BUILD_DIR/exercises/logs
 mkdir -p "$logs"
-passed=0 failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok $1"
-}
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok $1${2:+: $2}"
-}
 
 for name in "${names[@]}"; do
 	say "exercise $name"
@@ -33,15 +24,15 @@ for name in "${names[@]}"; do
 	status=0
 	"$TOP/scripts/exercise.sh" "$name" --solution >"$log" 2>&1 || status=$?
 	if ((status == 0)); then
-		ok "$name: the solution passes"
+		pass "$name: the solution passes"
 	else
-		not_ok "$name: the solution does not pass" "exit $status, see $log"
+		fail "$name: the solution does not pass" "exit $status, see $log"
 	fi
 	build_log=$BUILD_DIR/exercises/$name/solution/build.log
 	if [[ -f $build_log ]] && ! grep -q -E "$WARNINGS_RE" "$build_log"; then
-		ok "$name: the solution builds without warnings (CLIPPY=1)"
+		pass "$name: the solution builds without warnings (CLIPPY=1)"
 	else
-		not_ok "$name: the solution builds with warnings" "see $build_log"
+		fail "$name: the solution builds with warnings" "see $build_log"
 	fi
 
 	log=$logs/$name-start.log
@@ -55,15 +46,14 @@ for name in "${names[@]}"; do
 		grep -q -F -- "$reason" "$log" || missing=$reason
 	done
 	if ((${#reasons[@]} == 0)); then
-		not_ok "$name: exercises/$name/exercise.conf names no START_FAILS_WITH"
+		fail "$name: exercises/$name/exercise.conf names no START_FAILS_WITH"
 	elif ((status == 0)) || ! grep -q "^exercise $name (start): FAIL" "$log"; then
-		not_ok "$name: the starting point does not fail" "exit $status, see $log"
+		fail "$name: the starting point does not fail" "exit $status, see $log"
 	elif [[ -n $missing ]]; then
-		not_ok "$name: the starting point fails, but not with '$missing'" "see $log"
+		fail "$name: the starting point fails, but not with '$missing'" "see $log"
 	else
-		ok "$name: the starting point fails with: ${reasons[*]}"
+		pass "$name: the starting point fails with: ${reasons[*]}"
 	fi
 done
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary_line

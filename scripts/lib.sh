@@ -58,21 +58,24 @@ need_variant() {
 	VARIANTS=$variant KERNEL_WHY=$why "$TOP/scripts/build.sh" all >&2
 }
 
-# --- Test scripts (test.sh, test-host.sh): counting results. ---------------
-# They print one "ok ..."/"not ok ..." line per check, keep logs in $logs
-# and end with "N passed, N failed". These helpers keep the totals.
+# --- Counting results (test.sh, test-host.sh, lint.sh, check-exercises.sh).
+# Each prints one "ok ..."/"not ok ..."/"skip ..." line per check, keeps
+# logs in $logs and ends with summary_line: "N passed, N failed". These
+# helpers keep the totals. RESULT_PREFIX goes before every name (test.sh
+# and test-host.sh: "host ", so that make test's lines say where they ran).
 passed=0 failed=0 skipped=0
+RESULT_PREFIX=${RESULT_PREFIX-}
 pass() {
 	passed=$((passed + 1))
-	echo "ok host $1"
+	echo "ok $RESULT_PREFIX$1"
 }
 fail() {
 	failed=$((failed + 1))
-	echo "not ok host $1${2:+: $2}"
+	echo "not ok $RESULT_PREFIX$1${2:+: $2}"
 }
 skip() {
 	skipped=$((skipped + 1))
-	echo "skip host $1: $2"
+	echo "skip $RESULT_PREFIX$1: $2"
 }
 
 # run_vm NAME ARGS...: runs the VM quietly, keeping its output in $logs/NAME.log.

@@ -13,6 +13,10 @@
 #   checkpatch   the kernel's scripts/checkpatch.pl --strict on the C files
 #   shell        ShellCheck on scripts/*.sh, .ci/run, qemu/init and
 #                exercises/*/check.sh
+#   doc-lines    the line numbers in docs/c-to-rust.md and docs/walkthrough.md
+#                are the ones scripts/doc_lines.py computes (make docs)
+#   side-by-side the two drivers have the same section banners in the same
+#                order, with the same functions (scripts/check_side_by_side.py)
 #
 # scripts/fmt.sh fixes what can be fixed automatically (the formatting).
 set -euo pipefail
@@ -26,18 +30,15 @@ kdir=$BUILD_DIR/release/kdir
 logs=$BUILD_DIR/lint
 mkdir -p "$logs"
 
-passed=0 failed=0
 # check NAME CMD...: runs CMD quietly; on failure shows its output.
 check() {
 	local name=$1 status=0
 	shift
 	"$@" >"$logs/$name.log" 2>&1 || status=$?
 	if ((status == 0)); then
-		passed=$((passed + 1))
-		echo "ok $name"
+		pass "$name"
 	else
-		failed=$((failed + 1))
-		echo "not ok $name (exit $status)"
+		fail "$name" "exit $status"
 		sed 's/^/    /' "$logs/$name.log" | head -n 80
 	fi
 }
@@ -61,12 +62,10 @@ modules_clippy() {
 check modules-clippy modules_clippy
 # A clean build log, besides the exit status.
 if grep -q -E "$WARNINGS_RE" "$logs/modules-clippy.log"; then
-	failed=$((failed + 1))
-	echo "not ok modules-clippy-warnings"
+	fail modules-clippy-warnings
 	grep -E -A8 "$WARNINGS_RE" "$logs/modules-clippy.log" | sed 's/^/    /'
 else
-	passed=$((passed + 1))
-	echo "ok modules-clippy-warnings"
+	pass modules-clippy-warnings
 fi
 
 # Every solution, built with CLIPPY=1 by exercise.sh, must print no warning.
@@ -88,6 +87,7 @@ check exercises-clippy exercises_clippy
 check hot-path "$TOP/scripts/check-hot-path.sh"
 check checkpatch "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet -f "${c_files[@]}"
 check shellcheck shellcheck -x "${shell_files[@]}"
+check doc-lines python3 "$TOP/scripts/doc_lines.py" --check
+check side-by-side python3 "$TOP/scripts/check_side_by_side.py"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary_line

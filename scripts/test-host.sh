@@ -14,6 +14,7 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
+RESULT_PREFIX="host "
 
 need_variant release "make test-host"
 logs=$BUILD_DIR/test-logs

@@ -15,6 +15,7 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
+RESULT_PREFIX="host "
 
 # The debug kernel is built here the first time (a plain `make` skips it).
 need_variant release "make test"
@@ -34,11 +35,12 @@ mark() {
 # mark_suite KERNEL LOG: per driver, its cases, then the parity check and
 # anything else the run counted (a failed VM run).
 mark_suite() {
-	local kernel=$1 log=$2 dev p f s
+	local kernel=$1 log=$2 dev p f s results
+	results=$(tr -d '\r' <"$log")
 	for dev in rust_sample c_sample; do
-		p=$(tr -d '\r' <"$log" | grep -c -E "^ok [0-9]+ $dev [^ ]+$" || true)
-		s=$(tr -d '\r' <"$log" | grep -c -E "^ok [0-9]+ $dev .* # SKIP " || true)
-		f=$(tr -d '\r' <"$log" | grep -c -E "^not ok [0-9]+ $dev " || true)
+		p=$(grep -c -E "^ok [0-9]+ $dev [^ ]+$" <<<"$results" || true)
+		s=$(grep -c -E "^ok [0-9]+ $dev .* # SKIP " <<<"$results" || true)
+		f=$(grep -c -E "^not ok [0-9]+ $dev " <<<"$results" || true)
 		breakdown+=("$(printf '%-28s %4d passed, %d failed, %d skipped' "$kernel: $dev cases" "$p" "$f" "$s")")
 		counted_p=$((counted_p + p)) counted_f=$((counted_f + f)) counted_s=$((counted_s + s))
 	done

@@ -10,165 +10,86 @@
  * sleeps, gets EAGAIN, or sees end-of-file once no writer is left. Three
  * ioctls read the statistics, clear the queue and resize it.
  *
- * rust_sample.rs is the same driver in Rust, section for section, and
- * docs/device.md describes the behaviour both share.
+ * rust_sample.rs is the same driver in Rust: the same sections, in the same
+ * order, with the same names, so that the two files scroll in step. The ring
+ * is src/ring.h (Rust: src/ring.rs), and docs/device.md describes the
+ * behaviour both share.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
-#include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
-#include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/wait.h>
 
+#include "ring.h"
 #include "sample_ioctl.h"
+
+/* ------------------------------------------------------------------------
+ * The module, its parameter and its ioctl numbers
+ * ------------------------------------------------------------------------
+ */
+
+MODULE_AUTHOR("The rust-kmod-sample authors");
+MODULE_DESCRIPTION("A bounded FIFO byte queue misc device (C)");
+MODULE_LICENSE("GPL");
 
 static unsigned int capacity = SAMPLE_CAPACITY_DEFAULT;
 /* Permission 0: not in sysfs, so it cannot change while loaded (as in Rust). */
 module_param(capacity, uint, 0);
 MODULE_PARM_DESC(capacity, "Queue capacity in bytes, 1..1048576 (default 4096)");
 
-/* ------------------------------------------------------------------------
- * The ring: a fixed-capacity ring of bytes (rust: src/ring.rs)
- * ------------------------------------------------------------------------
- */
-
-struct ring {
-	u8 *buf;		/* zeroed storage of `capacity` bytes */
-	size_t capacity;
-	size_t head;		/* index of the oldest queued byte */
-	size_t len;		/* number of queued bytes */
-};
-
 /*
- * Allocates an empty ring of `capacity` bytes. The size comes from userspace,
- * so a failure is reported as -ENOMEM without the kernel's allocation-failure
- * warning (__GFP_NOWARN).
+ * The ioctl numbers (SAMPLE_IOC_GET_STATS, _CLEAR, _SET_CAPACITY) and
+ * struct sample_stats are in src/sample_ioctl.h, which C programs include
+ * too; Rust's are in src/sample_abi.rs, and the test suite checks that the
+ * two agree.
  */
-static int ring_init(struct ring *ring, size_t capacity)
-{
-	ring->buf = kvzalloc(capacity, GFP_KERNEL | __GFP_NOWARN);
-	if (!ring->buf)
-		return -ENOMEM;
-	ring->capacity = capacity;
-	ring->head = 0;
-	ring->len = 0;
-	return 0;
-}
-
-static void ring_free(struct ring *ring)
-{
-	kvfree(ring->buf);
-	ring->buf = NULL;
-}
-
-static bool ring_is_empty(const struct ring *ring)
-{
-	return ring->len == 0;
-}
-
-static bool ring_is_full(const struct ring *ring)
-{
-	return ring->len == ring->capacity;
-}
-
-static void ring_clear(struct ring *ring)
-{
-	ring->head = 0;
-	ring->len = 0;
-}
-
-/* Maps a logical position (0 ..= 2 * capacity) to an index in buf. */
-static size_t ring_wrap(const struct ring *ring, size_t pos)
-{
-	return pos >= ring->capacity ? pos - ring->capacity : pos;
-}
-
-/*
- * Copies queued bytes, oldest first, straight into the iov in at most two
- * pieces and removes exactly as many as were copied (a fault stops early).
- */
-static size_t ring_pop_to_iter(struct ring *ring, struct iov_iter *to)
-{
-	size_t first = min(ring->len, ring->capacity - ring->head);
-	size_t done;
-
-	done = copy_to_iter(ring->buf + ring->head, first, to);
-	if (done == first && ring->len > first)
-		done += copy_to_iter(ring->buf, ring->len - first, to);
-	ring->len -= done;
-	/* An empty ring starts again at 0, so the next pieces are longest. */
-	ring->head = ring->len ? ring_wrap(ring, ring->head + done) : 0;
-	return done;
-}
-
-/*
- * Copies bytes from the iov straight into the free space, in queue order, in
- * at most two pieces, and appends exactly as many as were copied.
- */
-static size_t ring_push_from_iter(struct ring *ring, struct iov_iter *from)
-{
-	size_t tail = ring_wrap(ring, ring->head + ring->len);
-	size_t free = ring->capacity - ring->len;
-	size_t first = min(free, ring->capacity - tail);
-	size_t done;
-
-	done = copy_from_iter(ring->buf + tail, first, from);
-	if (done == first && free > first)
-		done += copy_from_iter(ring->buf, free - first, from);
-	ring->len += done;
-	return done;
-}
-
-/*
- * Moves the queued bytes, in order, into the empty ring `new` and swaps the
- * two: afterwards `new` holds the old storage, for the caller to free after
- * unlocking. Returns -EINVAL, changing nothing, if the bytes do not fit.
- */
-static int ring_replace(struct ring *ring, struct ring *new)
-{
-	size_t first = min(ring->len, ring->capacity - ring->head);
-
-	if (ring->len > new->capacity)
-		return -EINVAL;
-	memcpy(new->buf, ring->buf + ring->head, first);
-	memcpy(new->buf + first, ring->buf, ring->len - first);
-	new->len = ring->len;
-	swap(*ring, *new);
-	return 0;
-}
 
 /* ------------------------------------------------------------------------
  * The queue: one per loaded module, shared by every open file
  * ------------------------------------------------------------------------
  */
 
-/* The device: the queue, its lock, and where sleepers wait. */
-struct sample_device {
-	struct mutex lock;	/* protects everything below */
+/* Everything the lock protects (Rust: struct Queue, inside the Mutex). */
+struct sample_queue {
 	struct ring ring;
 	u64 bytes_written;
 	u64 bytes_read;
 	u32 readers;
 	u32 writers;
+};
+
+/* The device: the queue, its lock, and where sleepers wait. */
+struct sample_device {
+	struct mutex lock;	/* protects queue */
+	struct sample_queue queue;
 	/* Readers sleep here until there is data or no writer is left. */
 	wait_queue_head_t data_available;
 	/* Writers sleep here until there is room. */
 	wait_queue_head_t space_available;
 };
 
-/* The module's one device, for open() to find. */
-static struct sample_device sample_device;
+/* Makes the device, with an empty ring of `capacity` bytes. */
+static int sample_device_init(struct sample_device *dev, size_t capacity)
+{
+	mutex_init(&dev->lock);
+	init_waitqueue_head(&dev->data_available);
+	init_waitqueue_head(&dev->space_available);
+	return ring_init(&dev->queue.ring, capacity);
+}
 
 /* Whether this read or write must not sleep, as the file says right now. */
 static bool is_nonblocking(const struct kiocb *iocb)
 {
 	return iocb->ki_filp->f_flags & O_NONBLOCK;
 }
+
+/* The module's one device, for open() to find. */
+static struct sample_device sample_device;
 
 /* ------------------------------------------------------------------------
  * open and release
@@ -178,12 +99,13 @@ static bool is_nonblocking(const struct kiocb *iocb)
 static int sample_open(struct inode *inode, struct file *file)
 {
 	struct sample_device *dev = &sample_device;
+	struct sample_queue *queue = &dev->queue;
 
 	/* A stream, like a pipe: no position, so pread and pwrite get ESPIPE. */
 	stream_open(inode, file);
 	mutex_lock(&dev->lock);
-	dev->readers += !!(file->f_mode & FMODE_READ);
-	dev->writers += !!(file->f_mode & FMODE_WRITE);
+	queue->readers += !!(file->f_mode & FMODE_READ);
+	queue->writers += !!(file->f_mode & FMODE_WRITE);
 	mutex_unlock(&dev->lock);
 	file->private_data = dev;
 	return 0;
@@ -192,13 +114,14 @@ static int sample_open(struct inode *inode, struct file *file)
 static int sample_release(struct inode *inode, struct file *file)
 {
 	struct sample_device *dev = file->private_data;
+	struct sample_queue *queue = &dev->queue;
 	bool writes = file->f_mode & FMODE_WRITE;
 
 	mutex_lock(&dev->lock);
-	dev->readers -= !!(file->f_mode & FMODE_READ);
-	dev->writers -= writes;
+	queue->readers -= !!(file->f_mode & FMODE_READ);
+	queue->writers -= writes;
 	/* Readers sleeping on an empty queue now see end-of-file. */
-	if (writes && dev->writers == 0)
+	if (writes && queue->writers == 0)
 		wake_up_interruptible_all(&dev->data_available);
 	mutex_unlock(&dev->lock);
 	return 0;
@@ -212,34 +135,31 @@ static int sample_release(struct inode *inode, struct file *file)
 /*
  * The wait conditions run without the lock: after its first check,
  * wait_event() evaluates them with the task already marked asleep, where
- * taking a mutex is not allowed. They only decide whether to stop waiting; the loop around each
- * wait takes the lock and checks again before touching the queue. READ_ONCE
- * makes each unlocked read a single load that the compiler may not tear,
- * repeat or cache, and the locked writes are single aligned word stores,
- * which the kernel (KCSAN too, by default) takes as untorn. That is all such
- * a hint needs.
+ * taking a mutex is not allowed. They only decide whether to stop waiting;
+ * the loop around each wait takes the lock and checks again before touching
+ * the queue. READ_ONCE makes each unlocked read a single load that the
+ * compiler may not tear, repeat or cache, and the locked writes are single
+ * aligned word stores, which the kernel (KCSAN too, by default) takes as
+ * untorn. That is all such a hint needs. (Rust's CondVar needs no such
+ * helper: it checks its condition under the lock, in the loop.)
  */
-static bool sample_may_read(struct sample_device *dev)
+static bool sample_may_read(struct sample_queue *queue)
 {
-	return READ_ONCE(dev->ring.len) != 0 || READ_ONCE(dev->writers) == 0;
-}
-
-static bool sample_may_write(struct sample_device *dev)
-{
-	return READ_ONCE(dev->ring.len) < READ_ONCE(dev->ring.capacity);
+	return READ_ONCE(queue->ring.len) != 0 || READ_ONCE(queue->writers) == 0;
 }
 
 static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct sample_device *dev = iocb->ki_filp->private_data;
+	struct sample_queue *queue = &dev->queue;
 	bool was_full;
 	ssize_t ret;
 
 	if (!iov_iter_count(to))
 		return 0;
 	mutex_lock(&dev->lock);
-	while (ring_is_empty(&dev->ring)) {
-		if (dev->writers == 0) {
+	while (ring_is_empty(&queue->ring)) {
+		if (queue->writers == 0) {
 			ret = 0; /* End of file. */
 			goto out_unlock;
 		}
@@ -251,21 +171,21 @@ static ssize_t sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		mutex_unlock(&dev->lock);
 		/* A plain wait: a wake-up wakes every sleeper (Rust: notify_all). */
 		if (wait_event_interruptible(dev->data_available,
-					     sample_may_read(dev)))
+					     sample_may_read(queue)))
 			return -ERESTARTSYS;
 		mutex_lock(&dev->lock);
 	}
-	was_full = ring_is_full(&dev->ring);
+	was_full = ring_is_full(&queue->ring);
 	/*
 	 * Copy straight from the ring into the user's buffer. A fault stops
 	 * the copy; the ring keeps every byte that was not copied.
 	 */
-	ret = ring_pop_to_iter(&dev->ring, to);
+	ret = ring_pop(&queue->ring, to);
 	if (ret == 0) {
 		ret = -EFAULT;
 		goto out_unlock;
 	}
-	dev->bytes_read += ret;
+	queue->bytes_read += ret;
 	mutex_unlock(&dev->lock);
 	/*
 	 * Writers only sleep on a full queue: wake them only if it was, and
@@ -284,16 +204,23 @@ out_unlock:
  * ------------------------------------------------------------------------
  */
 
+/* Unlocked, as sample_may_read() above. */
+static bool sample_may_write(struct sample_queue *queue)
+{
+	return READ_ONCE(queue->ring.len) < READ_ONCE(queue->ring.capacity);
+}
+
 static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct sample_device *dev = iocb->ki_filp->private_data;
+	struct sample_queue *queue = &dev->queue;
 	bool was_empty;
 	ssize_t ret;
 
 	if (!iov_iter_count(from))
 		return 0;
 	mutex_lock(&dev->lock);
-	while (ring_is_full(&dev->ring)) {
+	while (ring_is_full(&queue->ring)) {
 		/* Looked at only when the call would sleep: off the fast path. */
 		if (is_nonblocking(iocb)) {
 			ret = -EAGAIN;
@@ -301,21 +228,21 @@ static ssize_t sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		}
 		mutex_unlock(&dev->lock);
 		if (wait_event_interruptible(dev->space_available,
-					     sample_may_write(dev)))
+					     sample_may_write(queue)))
 			return -ERESTARTSYS;
 		mutex_lock(&dev->lock);
 	}
-	was_empty = ring_is_empty(&dev->ring);
+	was_empty = ring_is_empty(&queue->ring);
 	/*
 	 * Copy straight from the user's buffer into the ring. Holding the
 	 * lock keeps this call's bytes contiguous in the queue.
 	 */
-	ret = ring_push_from_iter(&dev->ring, from);
+	ret = ring_push(&queue->ring, from);
 	if (ret == 0) {
 		ret = -EFAULT;
 		goto out_unlock;
 	}
-	dev->bytes_written += ret;
+	queue->bytes_written += ret;
 	mutex_unlock(&dev->lock);
 	/*
 	 * Readers only sleep on an empty queue: wake them only if it was, and
@@ -337,16 +264,17 @@ out_unlock:
 /* SAMPLE_IOC_GET_STATS: a consistent snapshot, copied out unlocked. */
 static long sample_get_stats(struct sample_device *dev, void __user *arg)
 {
+	struct sample_queue *queue = &dev->queue;
 	struct sample_stats stats;
 
 	mutex_lock(&dev->lock);
 	stats = (struct sample_stats) {
-		.bytes_written = dev->bytes_written,
-		.bytes_read = dev->bytes_read,
-		.len = dev->ring.len,
-		.capacity = dev->ring.capacity,
-		.readers = dev->readers,
-		.writers = dev->writers,
+		.bytes_written = queue->bytes_written,
+		.bytes_read = queue->bytes_read,
+		.len = queue->ring.len,
+		.capacity = queue->ring.capacity,
+		.readers = queue->readers,
+		.writers = queue->writers,
 	};
 	mutex_unlock(&dev->lock);
 	if (copy_to_user(arg, &stats, sizeof(stats)))
@@ -357,11 +285,12 @@ static long sample_get_stats(struct sample_device *dev, void __user *arg)
 /* SAMPLE_IOC_CLEAR: discard the contents and wake blocked writers. */
 static long sample_clear(struct sample_device *dev)
 {
+	struct sample_queue *queue = &dev->queue;
 	bool was_full;
 
 	mutex_lock(&dev->lock);
-	was_full = ring_is_full(&dev->ring);
-	ring_clear(&dev->ring);
+	was_full = ring_is_full(&queue->ring);
+	ring_clear(&queue->ring);
 	if (was_full)
 		wake_up_interruptible_all(&dev->space_available);
 	mutex_unlock(&dev->lock);
@@ -371,6 +300,7 @@ static long sample_clear(struct sample_device *dev)
 /* SAMPLE_IOC_SET_CAPACITY: move the contents into a new ring. */
 static long sample_set_capacity(struct sample_device *dev, u32 __user *arg)
 {
+	struct sample_queue *queue = &dev->queue;
 	struct ring new_ring;
 	bool was_full, grew;
 	u32 capacity;
@@ -385,10 +315,10 @@ static long sample_set_capacity(struct sample_device *dev, u32 __user *arg)
 	if (ret)
 		return ret;
 	mutex_lock(&dev->lock);
-	was_full = ring_is_full(&dev->ring);
-	grew = new_ring.capacity > dev->ring.capacity;
+	was_full = ring_is_full(&queue->ring);
+	grew = new_ring.capacity > queue->ring.capacity;
 	/* On success new_ring holds the old storage; on failure, the new. */
-	ret = ring_replace(&dev->ring, &new_ring);
+	ret = ring_replace(&queue->ring, &new_ring);
 	if (!ret && was_full && grew)
 		wake_up_interruptible_all(&dev->space_available);
 	mutex_unlock(&dev->lock);
@@ -414,10 +344,11 @@ static long sample_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 }
 
 /* ------------------------------------------------------------------------
- * Module load and unload
+ * The file operations
  * ------------------------------------------------------------------------
  */
 
+/* What the VFS calls for a file of the device: the functions above. */
 static const struct file_operations sample_fops = {
 	/* Pins the module while a file is open, so rmmod fails with EAGAIN. */
 	.owner = THIS_MODULE,
@@ -430,15 +361,20 @@ static const struct file_operations sample_fops = {
 	/* No .llseek: lseek() fails with ESPIPE, as in Rust. */
 };
 
+/* ------------------------------------------------------------------------
+ * Module load and unload
+ * ------------------------------------------------------------------------
+ */
+
 static struct miscdevice sample_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "c_sample",
 	.fops = &sample_fops,
 };
 
+/* Checks the `capacity` parameter, makes the device and registers it. */
 static int __init sample_init(void)
 {
-	struct sample_device *dev = &sample_device;
 	int ret;
 
 	if (capacity < SAMPLE_CAPACITY_MIN || capacity > SAMPLE_CAPACITY_MAX) {
@@ -446,16 +382,13 @@ static int __init sample_init(void)
 		       capacity, SAMPLE_CAPACITY_MIN, SAMPLE_CAPACITY_MAX);
 		return -EINVAL;
 	}
-	mutex_init(&dev->lock);
-	init_waitqueue_head(&dev->data_available);
-	init_waitqueue_head(&dev->space_available);
-	ret = ring_init(&dev->ring, capacity);
+	ret = sample_device_init(&sample_device, capacity);
 	if (ret)
 		return ret;
 	/* Register last: from here on, open() can be called. */
 	ret = misc_register(&sample_misc);
 	if (ret) {
-		ring_free(&dev->ring);
+		ring_free(&sample_device.queue.ring);
 		return ret;
 	}
 	pr_info("loaded: /dev/c_sample, capacity %u bytes\n", capacity);
@@ -466,13 +399,9 @@ static void __exit sample_exit(void)
 {
 	/* First no new opens; no file is open, or we could not be unloading. */
 	misc_deregister(&sample_misc);
-	ring_free(&sample_device.ring);
+	ring_free(&sample_device.queue.ring);
 	pr_info("unloaded\n");
 }
 
 module_init(sample_init);
 module_exit(sample_exit);
-
-MODULE_AUTHOR("The rust-kmod-sample authors");
-MODULE_DESCRIPTION("A bounded FIFO byte queue misc device (C)");
-MODULE_LICENSE("GPL");

@@ -8,7 +8,8 @@
 //! needs no bounce buffer. The caller's copy may stop short (a bad user
 //! pointer): the ring then commits exactly the bytes that were copied.
 //!
-//! The unit tests at the end run under KUnit when the module is loaded into a
+//! `src/ring.h` is the same ring in C, function for function, in the same
+//! order. The unit tests at the end run under KUnit when the module is loaded into a
 //! kernel built with `CONFIG_KUNIT`.
 
 use kernel::{alloc::flags::__GFP_NOWARN, prelude::*};
@@ -71,7 +72,7 @@ impl Ring {
     /// contiguous pieces and removes as many as it reports copied. Stops at
     /// the first piece that `copy_out` does not take whole. Returns the number
     /// of bytes removed.
-    pub(crate) fn pop_with(&mut self, mut copy_out: impl FnMut(&[u8]) -> usize) -> usize {
+    pub(crate) fn pop(&mut self, mut copy_out: impl FnMut(&[u8]) -> usize) -> usize {
         // The queued bytes run from `head` to the end of `buf`, then wrap to
         // its start. Splitting `buf` at `head` checks that bound once; the
         // pieces are then in bounds by construction.
@@ -97,7 +98,7 @@ impl Ring {
     /// contiguous pieces and appends as many bytes as it reports filled.
     /// Stops at the first piece that `copy_in` does not fill. Returns the
     /// number of bytes appended.
-    pub(crate) fn push_with(&mut self, mut copy_in: impl FnMut(&mut [u8]) -> usize) -> usize {
+    pub(crate) fn push(&mut self, mut copy_in: impl FnMut(&mut [u8]) -> usize) -> usize {
         // The free space runs from the tail to the end of `buf`, then wraps.
         let tail = self.wrap(self.head + self.len);
         let free = self.capacity() - self.len;
@@ -121,7 +122,7 @@ impl Ring {
             return Err(new);
         }
         let queued = self.len;
-        let moved = self.pop_with(|piece| new.push_with(|space| copy_prefix(space, piece)));
+        let moved = self.pop(|piece| new.push(|space| copy_prefix(space, piece)));
         debug_assert_eq!(moved, queued);
         Ok(core::mem::replace(self, new))
     }
@@ -139,9 +140,9 @@ mod tests {
     use super::*;
 
     /// Appends `data` whole (the test rings are big enough).
-    fn push(ring: &mut Ring, data: &[u8]) -> usize {
+    fn push_all(ring: &mut Ring, data: &[u8]) -> usize {
         let mut offset = 0;
-        ring.push_with(|space| {
+        ring.push(|space| {
             let n = copy_prefix(space, &data[offset..]);
             offset += n;
             n
@@ -149,9 +150,9 @@ mod tests {
     }
 
     /// Removes up to `max` bytes into a new vector.
-    fn pop(ring: &mut Ring, max: usize) -> KVec<u8> {
+    fn pop_up_to(ring: &mut Ring, max: usize) -> KVec<u8> {
         let mut out = KVec::new();
-        ring.pop_with(|piece| {
+        ring.pop(|piece| {
             let n = piece.len().min(max - out.len());
             out.extend_from_slice(&piece[..n], GFP_KERNEL).unwrap();
             n
@@ -162,62 +163,62 @@ mod tests {
     #[test]
     fn fifo_order_across_the_wrap() {
         let mut ring = Ring::new(8).unwrap();
-        assert_eq!(push(&mut ring, b"abcdef"), 6);
-        assert_eq!(&pop(&mut ring, 4)[..], b"abcd");
+        assert_eq!(push_all(&mut ring, b"abcdef"), 6);
+        assert_eq!(&pop_up_to(&mut ring, 4)[..], b"abcd");
         // "ghijkl" wraps: two bytes at the end, four at the start.
-        assert_eq!(push(&mut ring, b"ghijkl"), 6);
+        assert_eq!(push_all(&mut ring, b"ghijkl"), 6);
         assert!(ring.is_full());
-        assert_eq!(&pop(&mut ring, 100)[..], b"efghijkl");
+        assert_eq!(&pop_up_to(&mut ring, 100)[..], b"efghijkl");
         assert!(ring.is_empty());
     }
 
     #[test]
     fn push_stops_at_capacity() {
         let mut ring = Ring::new(4).unwrap();
-        assert_eq!(push(&mut ring, b"abcdef"), 4);
-        assert_eq!(push(&mut ring, b"x"), 0);
-        assert_eq!(&pop(&mut ring, 100)[..], b"abcd");
+        assert_eq!(push_all(&mut ring, b"abcdef"), 4);
+        assert_eq!(push_all(&mut ring, b"x"), 0);
+        assert_eq!(&pop_up_to(&mut ring, 100)[..], b"abcd");
     }
 
     #[test]
     fn short_copy_commits_exactly_what_was_copied() {
         let mut ring = Ring::new(8).unwrap();
         // The caller copies 3 of the 8 bytes offered, then "faults".
-        assert_eq!(ring.push_with(|space| copy_prefix(space, b"abc")), 3);
+        assert_eq!(ring.push(|space| copy_prefix(space, b"abc")), 3);
         assert_eq!(ring.len(), 3);
         // The reader takes 2 bytes, then faults: one byte stays, in order.
-        assert_eq!(ring.pop_with(|piece| piece.len().min(2)), 2);
-        assert_eq!(&pop(&mut ring, 100)[..], b"c");
+        assert_eq!(ring.pop(|piece| piece.len().min(2)), 2);
+        assert_eq!(&pop_up_to(&mut ring, 100)[..], b"c");
     }
 
     #[test]
     fn capacity_one() {
         let mut ring = Ring::new(1).unwrap();
         for byte in *b"xyz" {
-            assert_eq!(push(&mut ring, &[byte, byte]), 1);
+            assert_eq!(push_all(&mut ring, &[byte, byte]), 1);
             assert!(ring.is_full());
-            assert_eq!(&pop(&mut ring, 5)[..], &[byte]);
+            assert_eq!(&pop_up_to(&mut ring, 5)[..], &[byte]);
         }
     }
 
     #[test]
     fn replace_keeps_wrapped_contents_in_order() {
         let mut ring = Ring::new(6).unwrap();
-        push(&mut ring, b"abcde");
-        pop(&mut ring, 3);
-        push(&mut ring, b"fgh"); // queued "defgh", wrapped
+        push_all(&mut ring, b"abcde");
+        pop_up_to(&mut ring, 3);
+        push_all(&mut ring, b"fgh"); // queued "defgh", wrapped
         let old = ring.replace(Ring::new(5).unwrap()).ok().unwrap();
         assert_eq!(old.capacity(), 6);
         assert_eq!((ring.capacity(), ring.len()), (5, 5));
-        assert_eq!(&pop(&mut ring, 100)[..], b"defgh");
+        assert_eq!(&pop_up_to(&mut ring, 100)[..], b"defgh");
     }
 
     #[test]
     fn replace_refuses_a_ring_too_small() {
         let mut ring = Ring::new(6).unwrap();
-        push(&mut ring, b"abcd");
+        push_all(&mut ring, b"abcd");
         let refused = ring.replace(Ring::new(3).unwrap()).err().unwrap();
         assert_eq!(refused.capacity(), 3);
-        assert_eq!(&pop(&mut ring, 100)[..], b"abcd");
+        assert_eq!(&pop_up_to(&mut ring, 100)[..], b"abcd");
     }
 }

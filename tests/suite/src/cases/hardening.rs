@@ -297,7 +297,10 @@ fn with_failures_counted<T>(
     let mut injected = 0;
     for attr in ["failslab", "fail_page_alloc"] {
         let left = std::fs::read_to_string(times(attr)).map_err(|e| format!("{attr}: {e}"))?;
-        let left: u64 = left.trim().parse().map_err(|e| format!("{attr}/times: {e}"))?;
+        let left: u64 = left
+            .trim()
+            .parse()
+            .map_err(|e| format!("{attr}/times: {e}"))?;
         injected += BUDGET - left;
         std::fs::write(times(attr), "-1").map_err(|e| format!("{attr}: {e}"))?;
     }
