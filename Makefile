@@ -9,6 +9,8 @@
 #                        (the debug kernel is built the first time it is needed)
 #   ./scripts/run-qemu.sh   a shell in the VM with both drivers loaded
 #
+# ARCH=arm64 (or x86_64) does all of it for that architecture, in
+# build/ARCH/; the default is this machine's own, as the kernel's ARCH=.
 # `make help` lists every target and variable.
 
 # LLVM toolchain suffix, as in the kernel's own Makefile (LLVM=-19 -> clang-19).
@@ -61,14 +63,14 @@ fuzz: all
 
 # Both drivers against a pipe in the VM, on QEMU's instruction clock under
 # TCG (BENCH_CLOCK=wall: the wall clock), and where Rust's extra
-# instructions go: build/bench/. PUBLISH=1 runs both clocks and refreshes
+# instructions go: build/ARCH/bench/. PUBLISH=1 runs both clocks and refreshes
 # docs/performance.md and docs/img/.
 .PHONY: bench
 bench: all
 	@$(scripts)/bench.sh $(BENCH_ARGS)
 
 # The suite's mutation score: small bugs in each driver, one VM per mutant
-# (tests/mutants/, build/mutants/report.json). Not part of `make test`.
+# (tests/mutants/, build/ARCH/mutants/report.json). Not part of `make test`.
 .PHONY: mutants
 mutants: all
 	@$(scripts)/mutants.sh $(MUTANTS_ARGS)
@@ -136,7 +138,7 @@ help:
 ##   make mutants        the suite's mutation score (tests/mutants/, about 11 minutes)
 ##   make bench          both drivers vs a pipe, instruction-exact under TCG (PUBLISH=1: docs/performance.md)
 ##   make run            rebuild the modules and initramfs only, then boot into a shell
-##   make clean          remove build/ (this clone's output)
+##   make clean          remove build/ (this clone's output, every architecture)
 ##   make distclean      also remove the cached kernel source and kernels
 ##   make exercise N=x   build workshop exercise x and check it in the VM (SOLUTION=1: its solution)
 ##   make check-exercises  every exercise: the solution passes, the starting point fails
@@ -149,11 +151,15 @@ help:
 ##   make help           this text
 ##
 ## Variables:
+##   ARCH=arm64          build, run and test for arm64 (or x86_64; default: this
+##                       machine's architecture), in build/ARCH/; the runner
+##                       takes --arch arm64 too
 ##   LLVM=-19            LLVM suffix for clang/ld.lld (default -19)
 ##   KDIR=/path          a built kernel tree, for 'make modules'
 ##   KERNEL_SRC=/path    Linux source: a tree or a tarball (default: fetched, see README)
 ##   VARIANTS="release debug"  which kernels to build (default "release"; the debug
-##                       kernel is built when make test, make fuzz, --debug ... first need it)
+##                       kernel is built when make test, make fuzz, --debug ... first need it);
+##                       for make test, which kernels to test (default both)
 ##   NO_INSTALL=1        report missing tools instead of installing them
 ##   SAMPLE_CACHE_DIR    where kernels are cached (default ~/.cache/rust-kmod-sample)
 ##   N=name SOLUTION=1   the exercise for 'make exercise' (see exercises/README.md)

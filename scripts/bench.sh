@@ -7,6 +7,8 @@
 #   make bench PUBLISH=1           both clocks; refresh docs/performance.md
 #                                  and docs/img/ (commit the result)
 #   make bench BENCH_ARGS='--reps 5 --sample-ms 100'   sample-bench's options
+#   make bench ARCH=arm64          the same for arm64: the ratios (there is no
+#                                  price list; PUBLISH is x86_64's)
 #
 # Steps: gdb and matplotlib (install-deps.sh bench); the guest program
 # sample-bench (tests/suite/src/bin/sample-bench.rs); two VM boots that
@@ -29,19 +31,23 @@ mkdir -p "$out"
 rm -f "$out"/*.json "$out"/*.png "$out"/*.txt
 
 # --- 1. Tools and the guest program. -----------------------------------------
+# The published figures are x86_64's; the price list single-steps x86 code.
+[[ -z ${PUBLISH:-} || $ARCH == x86_64 ]] || die "PUBLISH=1: docs/performance.md publishes x86_64's figures; run make bench ARCH=$ARCH without it"
+trace=1
+[[ $ARCH == x86_64 ]] || trace=0
 "$TOP/scripts/install-deps.sh" bench
-command -v gdb >/dev/null || die "gdb is missing (NO_INSTALL is set?): apt-get install gdb"
-say "building sample-bench"
-cargo build --quiet --release --locked --target x86_64-unknown-linux-musl \
+((trace == 0)) || command -v gdb >/dev/null || die "gdb is missing (NO_INSTALL is set?): apt-get install gdb"
+say "building sample-bench ($ARCH)"
+cargo build --quiet --release --locked --target "$RUST_TARGET" \
 	--manifest-path "$TOP/tests/suite/Cargo.toml" --target-dir "$BUILD_DIR/cargo" --bin sample-bench
-sample_bench=$BUILD_DIR/cargo/x86_64-unknown-linux-musl/release/sample-bench
+sample_bench=$BUILD_DIR/cargo/$RUST_TARGET/release/sample-bench
 
 # --- 2. Which clocks. ----------------------------------------------------------
 # The instruction clock exists under TCG only; under KVM time is the CPU's.
 # It is exact, so three short samples per figure are enough; the wall clock
 # needs more and longer ones to see through the noise.
 accel=tcg
-! kvm_works "$BUILD_DIR/release/kdir/arch/x86/boot/bzImage" || accel=kvm
+! kvm_works "$BUILD_DIR/release/kdir/$KERNEL_IMAGE" || accel=kvm
 clock=${BENCH_CLOCK:-instructions}
 [[ $clock =~ ^(instructions|wall)$ ]] || die "BENCH_CLOCK must be instructions or wall, not '$clock'"
 if [[ $accel == kvm && $clock == instructions ]]; then
@@ -83,31 +89,39 @@ for c in "${clocks[@]}"; do
 	measure "$c"
 done
 
-# --- 3. The price list: each operation single-stepped. -----------------------
-say "counting each function's instructions: gdb single-steps one of each operation"
-port=$((20000 + RANDOM % 10000))
-GDB_PORT=$port "$TOP/scripts/run-qemu.sh" --icount --smp 1 --gdb --timeout 300 \
-	--add "$sample_bench:/usr/bin/sample-bench" --exec 'sample-bench --trace' \
-	>"$out/console-trace.txt" 2>"$out/runner-trace.txt" &
-vm=$!
-for _ in $(seq 100); do
-	grep -q 'waiting for gdb' "$out/runner-trace.txt" 2>/dev/null && break
-	sleep 0.1
-done
-TRACE_OUT=$out/trace.json gdb -q -batch -nx "$BUILD_DIR/release/kdir/vmlinux" \
-	-ex "target remote localhost:$port" -x "$TOP/scripts/bench_trace.py" >"$out/gdb.txt" 2>&1 || {
-	kill "$vm" 2>/dev/null || true
-	tail -n 20 "$out/gdb.txt" >&2
-	die "the instruction trace failed; see $out/gdb.txt"
+# --- 3. The price list: each operation single-stepped (x86_64). -------------
+price_list() {
+	say "counting each function's instructions: gdb single-steps one of each operation"
+	port=$((20000 + RANDOM % 10000))
+	GDB_PORT=$port "$TOP/scripts/run-qemu.sh" --icount --smp 1 --gdb --timeout 300 \
+		--add "$sample_bench:/usr/bin/sample-bench" --exec 'sample-bench --trace' \
+		>"$out/console-trace.txt" 2>"$out/runner-trace.txt" &
+	vm=$!
+	for _ in $(seq 100); do
+		grep -q 'waiting for gdb' "$out/runner-trace.txt" 2>/dev/null && break
+		sleep 0.1
+	done
+	TRACE_OUT=$out/trace.json gdb -q -batch -nx "$BUILD_DIR/release/kdir/vmlinux" \
+		-ex "target remote localhost:$port" -x "$TOP/scripts/bench_trace.py" >"$out/gdb.txt" 2>&1 || {
+		kill "$vm" 2>/dev/null || true
+		tail -n 20 "$out/gdb.txt" >&2
+		die "the instruction trace failed; see $out/gdb.txt"
+	}
+	wait "$vm" || die "the trace VM failed; see $out/runner-trace.txt and $out/console-trace.txt"
+	tr -d '\r' <"$out/console-trace.txt" | grep -a '^SAMPLE-BENCH-SYM ' >"$out/module-symbols.txt"
 }
-wait "$vm" || die "the trace VM failed; see $out/runner-trace.txt and $out/console-trace.txt"
-tr -d '\r' <"$out/console-trace.txt" | grep -a '^SAMPLE-BENCH-SYM ' >"$out/module-symbols.txt"
+if ((trace)); then
+	price_list
+else
+	say "no price list on $ARCH: the single-step trace (scripts/bench_trace.py) reads x86_64's registers"
+fi
 
 # --- 4. Facts about the host and the modules, then the report. --------------
 facts=$out/host.txt
 {
+	echo "arch $ARCH"
 	echo "accel $accel"
-	echo "qemu $(qemu-system-x86_64 --version | head -n1)"
+	echo "qemu $("$QEMU_SYSTEM" --version | head -n1)"
 	echo "icount_cpu $ICOUNT_CPU"
 	echo "host_cpu $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)"
 	echo "host_cpus $(nproc)"

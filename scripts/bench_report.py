@@ -274,6 +274,14 @@ def charts(doc, out):
     except ImportError:
         return []
     paths = []
+    if doc["price_list"]:
+        paths.append(price_list_chart(doc, out, plt))
+    paths.append(results_chart(doc, out, plt))
+    return paths
+
+
+def price_list_chart(doc, out, plt):
+    """price-list.png: instructions per function group, per operation."""
     table = doc["price_list"]["operations"]
     fig, ax = plt.subplots(figsize=(10, 5))
     labels = [label for label, _ in GROUPS]
@@ -293,10 +301,13 @@ def charts(doc, out):
     ax.legend(fontsize=8, loc="upper right")
     ax.set_ylim(0, max(t["instructions"] for by in table.values() for t in by.values()) * 1.25)
     fig.tight_layout()
-    paths.append(out / "price-list.png")
-    fig.savefig(paths[-1], dpi=100)
+    fig.savefig(out / "price-list.png", dpi=100)
     plt.close(fig)
+    return out / "price-list.png"
 
+
+def results_chart(doc, out, plt):
+    """results.png: Rust/C per figure."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     res = doc["results"]
     per_op, per_time, _ = UNITS[doc["clock"]]
@@ -311,10 +322,9 @@ def charts(doc, out):
     axes[0].legend(fontsize=8)
     fig.suptitle(f"make bench, {doc['clock']} clock ({doc['cpu_model']}, {doc['qemu']})", fontsize=9)
     fig.tight_layout()
-    paths.append(out / "results.png")
-    fig.savefig(paths[-1], dpi=100)
+    fig.savefig(out / "results.png", dpi=100)
     plt.close(fig)
-    return paths
+    return out / "results.png"
 
 
 def main():
@@ -326,7 +336,7 @@ def main():
     out = Path(args.out)
     host = dict(line.rstrip("\n").split(" ", 1) for line in (out / "host.txt").read_text().splitlines())
     clocks = args.clocks.split()
-    doc = {"schema": 2, "clock": clocks[0], "accel": host["accel"], "qemu": host["qemu"],
+    doc = {"schema": 2, "arch": host["arch"], "clock": clocks[0], "accel": host["accel"], "qemu": host["qemu"],
            "cpu_model": host["icount_cpu"] if clocks[0] == "instructions" else ("host" if host["accel"] == "kvm" else "max"),
            "units": dict(zip(("per_operation", "streaming"), UNITS[clocks[0]][:2])), "host": host}
     for i, clock in enumerate(clocks):
@@ -342,10 +352,14 @@ def main():
             doc.update(block)
         else:
             doc["cross_check"] = block
-    table, lines, listing = price_list(args, out)
-    doc["price_list"] = {"method": "one of each operation single-stepped through QEMU's gdb stub "
-                         "(interrupts off), from the system call's entry to its return; instruction clock, CPU "
-                         + host["icount_cpu"], "operations": table}
+    if (out / "trace.json").exists():
+        table, lines, listing = price_list(args, out)
+        doc["price_list"] = {"method": "one of each operation single-stepped through QEMU's gdb stub "
+                             "(interrupts off), from the system call's entry to its return; instruction clock, CPU "
+                             + host["icount_cpu"], "operations": table}
+    else:  # bench.sh makes the price list on x86_64 only
+        lines, listing = [f"(no price list on {host['arch']}: its single-step trace is x86_64's)"], []
+        doc["price_list"] = None
     (out / "bench.json").write_text(json.dumps(doc, indent=1) + "\n")
 
     text = [f"Run {host['date']}: {doc['accel'].upper()}, {host['qemu']}, guest CPU {doc['cpu_model']}; "

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds (or takes from the cache) one kernel variant and prints its build
-# directory, which is the KDIR that modules are built against.
+# Builds (or takes from the cache) one kernel variant for $ARCH (lib.sh)
+# and prints its build directory, which is the KDIR that modules are built
+# against.
 #
-#   scripts/build-kernel.sh release|debug
+#   [ARCH=arm64] scripts/build-kernel.sh release|debug
 #
 # The cache entry's name is a hash of everything that goes into the build:
-# the source tree's identity, the config fragments, the recipe (the function
+# the architecture, the source tree's identity, the config fragments (the
+# shared ones and the architecture's), the recipe (the function
 # build_kernel below, as bash prints it: comments and the messages around it
 # do not count) and the versions of clang, rustc and bindgen. Anything
 # changed means a new entry; an entry is only used once its build finished
@@ -16,11 +18,14 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 variant=${1:?usage: build-kernel.sh release|debug}
-fragments=("$TOP/qemu/kernel.config")
+# The shared fragment, then the architecture's part; the debug kernel adds
+# its own two (an architecture's part only where it has one).
+fragments=("$TOP/qemu/kernel.config" "$TOP/qemu/kernel-$ARCH.config")
 case $variant in
 release) minutes=8 ;;
 debug)
 	fragments+=("$TOP/qemu/debug.config")
+	[[ ! -f $TOP/qemu/debug-$ARCH.config ]] || fragments+=("$TOP/qemu/debug-$ARCH.config")
 	minutes=10
 	;;
 *) die "unknown kernel variant '$variant' (release or debug)" ;;
@@ -31,7 +36,7 @@ build_kernel() {
 	local src=$1 out=$2
 	shift 2
 	local fragments=("$@") log=$out/build.log
-	local kmake=(make -C "$src" O="$out" ARCH=x86_64 LLVM="$LLVM" -j"$(nproc)")
+	local kmake=(make -C "$src" O="$out" ARCH="$ARCH" LLVM="$LLVM" -j"$(nproc)")
 
 	run_logged "${kmake[@]}" tinyconfig
 	run_logged "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${fragments[@]}"
@@ -57,7 +62,7 @@ build_kernel() {
 		die "kernel $variant: Kconfig dropped: ${missing[*]}"
 	fi
 
-	local targets=(bzImage modules)
+	local targets=("${KERNEL_IMAGE##*/}" modules)
 	# The kernel's gdb helpers (make gdb), made now: nothing writes into the
 	# entry later.
 	grep -qx 'CONFIG_GDB_SCRIPTS=y' "$out/.config" && targets+=(scripts_gdb)
@@ -108,7 +113,7 @@ source_id() {
 }
 
 key=$({
-	echo "variant=$variant"
+	echo "arch=$ARCH variant=$variant"
 	source_id
 	cat "${fragments[@]}"
 	declare -f build_kernel
@@ -116,7 +121,7 @@ key=$({
 	rustc --version
 	bindgen --version
 } | sha256sum | cut -c1-16)
-out=$CACHE_DIR/kernels/$KERNEL_VERSION-$variant-$key
+out=$CACHE_DIR/kernels/$KERNEL_VERSION-$ARCH-$variant-$key
 
 if [[ -f $out/.complete ]]; then
 	stage_done "kernel $variant" "$start" "cached: $out"
@@ -140,7 +145,7 @@ if [[ -f $out/.complete ]]; then
 	exit 0
 fi
 
-say "building the $variant kernel${KERNEL_WHY:+, which $KERNEL_WHY needs,} once (about $minutes minutes on 2 cores), into $out"
+say "building the $ARCH $variant kernel${KERNEL_WHY:+, which $KERNEL_WHY needs,} once (about $minutes minutes on 2 cores), into $out"
 rm -rf "$out"
 mkdir -p "$out"
 log=$out/build.log

@@ -11,6 +11,8 @@
 #
 #   scripts/build.sh [all|modules]     (modules: skip deps, kernels and suite)
 #   VARIANTS="release debug" scripts/build.sh   both kernels (make all-kernels)
+#   ARCH=arm64 scripts/build.sh         the same for arm64 (default: this
+#                                       machine's architecture), in build/arm64
 #
 # The debug kernel is built the first time something needs it (make test,
 # make fuzz, run-qemu.sh --debug, ...: need_variant in lib.sh), not by a
@@ -83,10 +85,10 @@ done
 
 if [[ $what == all ]]; then
 	start=$(date +%s)
-	cargo build --quiet --release --locked --target x86_64-unknown-linux-musl \
+	cargo build --quiet --release --locked --target "$RUST_TARGET" \
 		--manifest-path "$TOP/tests/suite/Cargo.toml" --target-dir "$BUILD_DIR/cargo"
 	mkdir -p "$BUILD_DIR/tools"
-	cp "$BUILD_DIR/cargo/x86_64-unknown-linux-musl/release/sample-tests" "$BUILD_DIR/tools/"
+	cp "$BUILD_DIR/cargo/$RUST_TARGET/release/sample-tests" "$BUILD_DIR/tools/"
 	stage_done suite "$start" "built"
 
 	start=$(date +%s)

@@ -33,14 +33,16 @@ for ko in "${modules[@]}"; do
 	[[ -f $ko ]] || die "$ko is missing: run 'make' first"
 	# "function callee" for every call in a read_iter or write_iter: the
 	# relocation names the callee of a call to another section or module.
+	# A call: x86's call (its relocation PLT32 or PC32), arm64's bl or a
+	# tail call's b (CALL26, JUMP26).
 	calls=$("$objdump" -d -r --no-show-raw-insn "$ko" | awk '
 		/^[0-9a-f]+ <.*>:$/ {
 			fn = substr($2, 2, length($2) - 3)
 			hot = (fn ~ /read_iter|write_iter/)
 			next
 		}
-		hot && /R_X86_64_(PLT32|PC32)/ { sub(/[-+]0x[0-9a-f]+$/, "", $3); print fn, $3 }
-		hot && /call/ && !/R_X86_64/ && match($0, /<[^>+]+>/) {
+		hot && /R_X86_64_(PLT32|PC32)|R_AARCH64_(CALL26|JUMP26)/ { sub(/[-+]0x[0-9a-f]+$/, "", $3); print fn, $3 }
+		hot && /[ \t](callq?|bl)[ \t]/ && !/R_X86_64|R_AARCH64/ && match($0, /<[^>+]+>/) {
 			callee = substr($0, RSTART + 1, RLENGTH - 2)
 			if (callee != fn) print fn, callee
 		}')

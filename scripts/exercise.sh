@@ -13,7 +13,7 @@
 # against the kernel that exercises/NAME/exercise.conf names (release unless
 # it says KERNEL=debug). Then the VM boots without the sample modules, with
 # the exercise's .ko files, its check.sh and its check helper (check-helper.c,
-# built static on the host) in /root, and runs `sh /root/check.sh`, which
+# built static on the host, for $ARCH: lib.sh's GUEST_CC) in /root, and runs `sh /root/check.sh`, which
 # prints PASS or FAIL with a hint. Exit status 0 means PASS.
 #
 # An exercise directory holds either one Kbuild module (a Kbuild file at its
@@ -139,7 +139,7 @@ if ((build_only)); then
 fi
 
 if [[ -f $stage/src/check-helper.c ]]; then
-	cc -static -O2 -Wall -Werror -o "$stage/check-helper" "$stage/src/check-helper.c"
+	"$GUEST_CC" -static -O2 -Wall -Werror -o "$stage/check-helper" "$stage/src/check-helper.c"
 	adds+=(--add "$stage/check-helper:/root/check-helper")
 fi
 adds+=(--add "$stage/src/check.sh:/root/check.sh")

@@ -71,27 +71,12 @@ if curl -fsS --connect-timeout 5 -o "$dl/sha256sums.asc" "$base/sha256sums.asc" 
 fi
 say "kernel.org is not reachable; using Debian's linux-source-$KERNEL_VERSION"
 
-# 3. Debian's package, through a private apt configuration.
-apt_dir=$CACHE_DIR/apt
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
-cat >"$apt_dir/sources.list" <<EOF
-deb http://deb.debian.org/debian trixie-backports main
-deb http://deb.debian.org/debian trixie main
-EOF
-apt_opts=(
-	-o "Dir::Etc::SourceList=$apt_dir/sources.list"
-	-o "Dir::Etc::SourceParts=-"
-	-o "Dir::State::Lists=$apt_dir/lists"
-	-o "Dir::Cache=$apt_dir/cache"
-	-o "APT::Default-Release=trixie-backports"
-	-o "Debug::NoLocking=1"
-	-o "APT::Sandbox::User=root"
-)
+# 3. Debian's package, through a private apt configuration (lib.sh).
 say "apt-get update (private config, trixie-backports)"
-apt-get "${apt_opts[@]}" update -qq >/dev/null
+private_apt "" update -qq >/dev/null
 # apt-get prints its progress on stdout, which is this script's answer: keep
 # it on stderr.
-(cd "$dl" && apt-get "${apt_opts[@]}" download "linux-source-$KERNEL_VERSION") >&2
+(cd "$dl" && private_apt "" download "linux-source-$KERNEL_VERSION") >&2
 debs=("$dl"/linux-source-"$KERNEL_VERSION"_*.deb)
 deb=${debs[-1]}
 [[ -f $deb ]] || die "could not download linux-source-$KERNEL_VERSION"

@@ -25,7 +25,10 @@ fi
 need_variant "$variant" "make gdb"
 vmlinux=$BUILD_DIR/$variant/kdir/vmlinux
 [[ -f $vmlinux ]] || die "$vmlinux is missing: run 'make' first"
-command -v gdb >/dev/null || die "gdb not found (Debian: apt-get install gdb)"
+# gdb for this machine's own architecture; gdb-multiarch for another one.
+gdb=gdb
+[[ $ARCH == "$HOST_ARCH" ]] || gdb="gdb-multiarch"
+command -v "$gdb" >/dev/null || die "$gdb not found (Debian: apt-get install $gdb)"
 port=${GDB_PORT:-1234}
 if command -v ss >/dev/null && ! ss -ltn | grep -q ":$port "; then
 	die "nothing listens on localhost:$port: start the VM first with ./scripts/run-qemu.sh --gdb"
@@ -35,7 +38,7 @@ fi
 kdir=$BUILD_DIR/$variant/kdir
 if [[ -f $kdir/vmlinux-gdb.py ]]; then
 	say "attaching to localhost:$port: the $variant kernel with debug info; lx-symbols loads the modules' symbols"
-	exec gdb -q -iex "add-auto-load-safe-path $kdir" "$vmlinux" \
+	exec "$gdb" -q -iex "add-auto-load-safe-path $kdir" "$vmlinux" \
 		-ex "target remote localhost:$port" \
 		-ex "set breakpoint pending on" \
 		-ex "hbreak start_kernel" -ex continue -ex "delete" \
@@ -43,6 +46,6 @@ if [[ -f $kdir/vmlinux-gdb.py ]]; then
 		"$@"
 fi
 say "attaching to localhost:$port with the $variant kernel's symbols (no debug info: no source lines)"
-exec gdb -q "$vmlinux" \
+exec "$gdb" -q "$vmlinux" \
 	-ex "target remote localhost:$port" \
 	"$@"

@@ -9,6 +9,12 @@
 #   scripts/install-deps.sh bench          what `make bench` adds (gdb and
 #                                          matplotlib), after a full `make`
 #
+# For ARCH=arm64 on an x86 machine (lib.sh), it adds QEMU for arm64, the
+# Rust target of the suite, Debian's cross gcc for the static C helpers, and
+# Debian's arm64 busybox-static, downloaded as a .deb with a private apt
+# configuration and unpacked into the cache: the system's apt sources and
+# architectures are never touched.
+#
 # Before it: git, make, ca-certificates, curl and rustup (README.md, "What
 # it needs"). Without rustup it prints the command that installs it and
 # stops. Everything else it installs: Debian packages from the system's own
@@ -45,7 +51,7 @@ needs=(
 	"llvm-ar$LLVM|llvm$LLVM|archives and objcopy for the kernel build"
 	"/usr/lib/llvm$LLVM/lib/libclang.so|libclang$LLVM-dev|bindgen reads kernel headers through libclang"
 	"cc|gcc|links Rust programs (bindgen, the test suite) and builds the C test helpers"
-	"/usr/lib/x86_64-linux-gnu/libc.a|libc6-dev|the C library for static helpers"
+	"/usr/include/stdio.h|libc6-dev|the C library for the host's own helpers"
 	"make|make|drives the build"
 	"perl|perl|kernel build scripts and checkpatch.pl"
 	"flex|flex|kernel configuration (Kconfig)"
@@ -56,18 +62,34 @@ needs=(
 	"/usr/include/openssl/ssl.h|libssl-dev|kernel build host tools"
 	"xz|xz-utils|unpacking the kernel source"
 	"curl|curl|fetching the kernel source"
-	"qemu-system-x86_64|qemu-system-x86|runs the VM"
-	"pkg:busybox-static|busybox-static|the guest's userland (a static busybox, $BUSYBOX)"
+	"$QEMU_SYSTEM|$QEMU_PACKAGE|runs the VM ($ARCH)"
 	"file|file|checks that busybox is static"
 	"python3|python3|kernel scripts (rust-analyzer, gdb helpers)"
 	"shellcheck|shellcheck|make lint"
 	"git|git|cloning and version stamps"
 )
 
-# `make bench` only.
+# This machine's own architecture: Debian's busybox-static and the C
+# library's static part. Another one: Debian's cross compiler and libc (the
+# guest's static helpers); its busybox comes from foreign_busybox below.
+if [[ $ARCH == "$HOST_ARCH" ]]; then
+	needs+=(
+		"pkg:busybox-static|busybox-static|the guest's userland (a static busybox, $BUSYBOX)"
+		"/usr/lib/$(uname -m)-linux-gnu/libc.a|libc6-dev|the C library for the guest's static helpers"
+	)
+else
+	needs+=(
+		"$GUEST_CC|gcc-aarch64-linux-gnu|builds the static C helpers that the $ARCH guest runs (ABI check, exercises)"
+		"/usr/aarch64-linux-gnu/lib/libc.a|libc6-dev-arm64-cross|the $ARCH C library for those static helpers"
+	)
+fi
+
+# `make bench` only. The price list (x86_64) single-steps through gdb.
 bench_needs=(
-	"gdb|gdb|make bench counts each function's instructions through QEMU's gdb stub"
 	"/usr/lib/python3/dist-packages/matplotlib|python3-matplotlib|make bench draws its charts"
+)
+[[ $ARCH != x86_64 ]] || bench_needs+=(
+	"gdb|gdb|make bench counts each function's instructions through QEMU's gdb stub"
 )
 [[ $mode != bench ]] || needs=("${bench_needs[@]}")
 
@@ -130,7 +152,7 @@ fi
 
 # --- Rust: the pinned toolchain with rust-src, the musl target, bindgen. ----
 components=(rust-src clippy rustfmt)
-targets=(x86_64-unknown-linux-musl)
+targets=("$RUST_TARGET")
 rust_todo=()
 if ! rustup toolchain list 2>/dev/null | grep -q "^$RUSTUP_TOOLCHAIN"; then
 	# One call: the toolchain with everything the build uses.
@@ -170,7 +192,12 @@ if [[ -n ${NO_INSTALL:-} ]]; then
 	for step in "${rust_todo[@]}"; do
 		say "missing; to install: $step"
 	done
-	((${#missing_pkgs[@]} + ${#rust_todo[@]} == 0)) ||
+	busybox_todo=0
+	if [[ $ARCH != "$HOST_ARCH" && ! -x $BUSYBOX ]]; then
+		say "missing busybox-static ($DEB_ARCH): the guest's userland, downloaded from Debian into $BUSYBOX"
+		busybox_todo=1
+	fi
+	((${#missing_pkgs[@]} + ${#rust_todo[@]} + busybox_todo == 0)) ||
 		die "missing tools (see above); NO_INSTALL is set, so nothing was installed"
 	exit 0
 fi
@@ -197,3 +224,26 @@ if ((rust_status != 0)); then
 	tail -n 20 "$rust_log" >&2
 	die "installing the Rust tools failed (log: $rust_log)"
 fi
+
+# Another architecture's busybox: Debian's busybox-static for it, taken out
+# of its .deb into the cache ($BUSYBOX, lib.sh).
+foreign_busybox() {
+	[[ $ARCH != "$HOST_ARCH" && ! -x $BUSYBOX ]] || return 0
+	say "missing busybox-static ($DEB_ARCH): the guest's userland; downloading Debian's .deb (private apt configuration)"
+	local dl=$CACHE_DIR/downloads/$DEB_ARCH ex debs
+	mkdir -p "$dl"
+	private_apt "$DEB_ARCH" update -qq >/dev/null
+	(cd "$dl" && private_apt "$DEB_ARCH" download busybox-static) >"$BUILD_DIR/busybox-download.log" 2>&1 ||
+		die "could not download busybox-static for $DEB_ARCH (log: $BUILD_DIR/busybox-download.log)"
+	debs=("$dl"/busybox-static_*_"$DEB_ARCH".deb)
+	ex=$(mktemp -d)
+	dpkg-deb -x "${debs[-1]}" "$ex"
+	mkdir -p "$(dirname "$BUSYBOX")"
+	# /usr/bin in Debian 13 (merged /usr), /bin before.
+	local found=("$ex"/usr/bin/busybox "$ex"/bin/busybox)
+	[[ -f ${found[0]} ]] || found=("${found[@]:1}")
+	install -m 0755 "${found[0]}" "$BUSYBOX.new"
+	mv "$BUSYBOX.new" "$BUSYBOX"
+	rm -rf "$ex"
+}
+[[ $mode == early ]] || foreign_busybox

@@ -13,8 +13,6 @@ KERNEL_VERSION=${KERNEL_VERSION:-7.3}
 # new clone reuses them. Every entry is keyed by what went into it.
 CACHE_DIR=${SAMPLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-kmod-sample}
 
-# Per-clone build output (modules' initramfs, test tools).
-BUILD_DIR=${BUILD_DIR:-$TOP/build}
 
 # LLVM suffix: LLVM=-19 selects clang-19, ld.lld-19, ... (Kbuild's convention).
 LLVM=${LLVM:--19}
@@ -33,13 +31,70 @@ fi
 # toolchain, set RUSTUP_TOOLCHAIN, and LLVM= to a clang of the same LLVM.
 RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-1.85.0}
 
-# The guest's userland: Debian's busybox-static installs a static busybox here.
-BUSYBOX=/bin/busybox
-
-export KERNEL_VERSION CACHE_DIR BUILD_DIR LLVM RUSTUP_TOOLCHAIN BUSYBOX
+export KERNEL_VERSION CACHE_DIR LLVM RUSTUP_TOOLCHAIN
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# --- The target architecture. -------------------------------------------
+# ARCH, spelt as the kernel spells it: x86_64 or arm64 (x86, amd64 and
+# aarch64 are taken too). The default is this machine's own, so that a plain
+# `make` on an ARM laptop builds for arm64. Everything per architecture has
+# its own build directory (build/ARCH) and its own kernel cache entries.
+case $(uname -m) in
+x86_64) HOST_ARCH=x86_64 ;;
+aarch64 | arm64) HOST_ARCH=arm64 ;;
+*) HOST_ARCH=$(uname -m) ;;
+esac
+ARCH=${ARCH:-$HOST_ARCH}
+case $ARCH in
+x86 | x86_64 | amd64) ARCH=x86_64 ;;
+arm64 | aarch64) ARCH=arm64 ;;
+*) die "ARCH=$ARCH: this sample is for x86_64 and arm64" ;;
+esac
+
+# What differs between the two: the kernel image, QEMU and its package,
+# the console, the suite's Rust target, Debian's name for the architecture,
+# and the compiler for the static C helpers that run in the guest (cc
+# natively; from x86, Debian's cross gcc).
+case $ARCH in
+x86_64)
+	KERNEL_IMAGE=arch/x86/boot/bzImage
+	QEMU_SYSTEM=qemu-system-x86_64 QEMU_PACKAGE=qemu-system-x86
+	CONSOLE=ttyS0
+	RUST_TARGET=x86_64-unknown-linux-musl
+	DEB_ARCH=amd64
+	GUEST_CC=cc
+	;;
+arm64)
+	KERNEL_IMAGE=arch/arm64/boot/Image
+	QEMU_SYSTEM=qemu-system-aarch64 QEMU_PACKAGE=qemu-system-arm
+	CONSOLE=ttyAMA0
+	RUST_TARGET=aarch64-unknown-linux-musl
+	DEB_ARCH=arm64
+	GUEST_CC=cc
+	[[ $HOST_ARCH == arm64 ]] || GUEST_CC=aarch64-linux-gnu-gcc
+	# The suite is a static musl binary; rustup's own lld links it, from
+	# any host.
+	export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
+	;;
+esac
+export ARCH HOST_ARCH KERNEL_IMAGE QEMU_SYSTEM QEMU_PACKAGE CONSOLE RUST_TARGET DEB_ARCH GUEST_CC
+
+# Per-clone build output (modules, initramfs, test tools, logs), one
+# directory per architecture.
+BUILD_DIR=${BUILD_DIR:-$TOP/build/$ARCH}
+export BUILD_DIR
+
+# The guest's userland, a static busybox: Debian's busybox-static installs
+# one in /bin for this machine's own architecture; for another one,
+# install-deps.sh takes it from Debian's .deb into the cache.
+if [[ $ARCH == "$HOST_ARCH" ]]; then
+	BUSYBOX=/bin/busybox
+else
+	BUSYBOX=$CACHE_DIR/busybox/$DEB_ARCH/busybox
+fi
+export BUSYBOX
 
 # stage NAME START_SECONDS SOURCE: one progress line per build stage.
 stage_done() {
@@ -131,28 +186,52 @@ summary_line() {
 }
 
 # The CPU model the instruction clock (run-qemu.sh --icount, make bench)
-# shows the guest: QEMU's versioned baseline model, which every QEMU release
-# defines alike (unlike `max`, and the `qemu64` alias, which follow the QEMU
-# version), plus SMEP and SMAP, which every x86 of the last decade has and
-# which put stac/clac around each user copy.
-export ICOUNT_CPU=qemu64-v1,+smep,+smap
+# shows the guest: a model that every QEMU release defines alike (unlike
+# `max`, which follows the QEMU version). x86_64: QEMU's versioned baseline,
+# plus SMEP and SMAP, which every x86 of the last decade has and which put
+# stac/clac around each user copy. arm64: a Neoverse N1 (ARMv8.2, the cores
+# of many ARM servers and cloud VMs).
+case $ARCH in
+x86_64) ICOUNT_CPU=qemu64-v1,+smep,+smap ;;
+arm64) ICOUNT_CPU=neoverse-n1 ;;
+esac
+export ICOUNT_CPU
 
-# kvm_works BZIMAGE: whether KVM really runs a guest. Some machines have a
-# /dev/kvm whose guests hang before printing anything (nested
-# virtualisation). A short probe boot of BZIMAGE tells; the answer is kept
-# for this host until it reboots. Used by run-qemu.sh and bench.sh.
+# qemu_accel_args ACCEL: the machine, accelerator and CPU options for QEMU
+# on $ARCH, into the array accel_args. Under TCG, arm64's `-cpu max` would
+# emulate pointer authentication with the architected algorithm (QARMA),
+# which costs much of the guest's time; QEMU's own cheap algorithm
+# (pauth-impdef=on) keeps the feature and the speed. TCG_CPU=MODEL chooses
+# another CPU under TCG (README.md has both measured).
+# QEMU's option values are comma-separated lists.
+# shellcheck disable=SC2054
+qemu_accel_args() {
+	case $ARCH/$1 in
+	x86_64/kvm) accel_args=(-accel kvm -cpu host) ;;
+	x86_64/tcg) accel_args=(-accel tcg -cpu "${TCG_CPU:-max}") ;;
+	arm64/kvm) accel_args=(-M virt,gic-version=host -accel kvm -cpu host) ;;
+	arm64/tcg) accel_args=(-M virt -accel tcg -cpu "${TCG_CPU:-max,pauth-impdef=on}") ;;
+	esac
+}
+
+# kvm_works IMAGE: whether KVM really runs a guest. It needs this machine's
+# own architecture, and some machines have a /dev/kvm whose guests hang
+# before printing anything (nested virtualisation). A short probe boot of
+# IMAGE tells; the answer is kept for this host and architecture until it
+# reboots. Used by run-qemu.sh and bench.sh.
 kvm_works() {
-	[[ -r /dev/kvm && -w /dev/kvm ]] || return 1
-	local stamp probe_log
-	stamp=/tmp/rust-kmod-sample-kvm-probe.$(id -u)
+	[[ $ARCH == "$HOST_ARCH" && -r /dev/kvm && -w /dev/kvm ]] || return 1
+	local stamp probe_log accel_args
+	stamp=/tmp/rust-kmod-sample-kvm-probe.$ARCH.$(id -u)
 	if [[ -f $stamp ]]; then
 		[[ $(cat "$stamp") == ok ]]
 		return
 	fi
 	say "probing KVM (a guest that shows no sign of life within 5 s means TCG)"
 	probe_log=$(mktemp)
-	qemu-system-x86_64 -accel kvm -cpu host -m 256 -kernel "$1" \
-		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1" \
+	qemu_accel_args kvm
+	"$QEMU_SYSTEM" "${accel_args[@]}" -m 256 -kernel "$1" \
+		-append "console=$CONSOLE earlycon panic=-1" \
 		-display none -monitor none -no-reboot \
 		-serial "file:$probe_log" </dev/null >/dev/null 2>&1 &
 	local pid=$! verdict=broken
@@ -169,6 +248,22 @@ kvm_works() {
 	rm -f "$probe_log"
 	echo "$verdict" >"$stamp"
 	[[ $verdict == ok ]]
+}
+
+# private_apt DEB_ARCH APT-GET-ARGS...: apt-get with a configuration of its
+# own in the cache, for Debian trixie and trixie-backports and for DEB_ARCH
+# ("" for this machine's): the system's apt sources and architectures are
+# never touched (fetch-kernel-source.sh, install-deps.sh).
+private_apt() {
+	local dir=$CACHE_DIR/apt/${1:-native} arch_opts=()
+	[[ -z $1 ]] || arch_opts=(-o "APT::Architecture=$1" -o "APT::Architectures::=$1")
+	shift
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+	printf 'deb http://deb.debian.org/debian %s main\n' trixie-backports trixie >"$dir/sources.list"
+	apt-get -o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=-" \
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" "${arch_opts[@]}" \
+		-o "APT::Default-Release=trixie-backports" -o "Debug::NoLocking=1" \
+		-o "APT::Sandbox::User=root" "$@"
 }
 
 # --- Building modules and checking the logs (build.sh, exercise.sh, lint.sh,

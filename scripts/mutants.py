@@ -29,7 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
-BUILD = Path(os.environ.get("BUILD_DIR", TOP / "build"))
+# scripts/mutants.sh sources lib.sh, which says where (build/ARCH).
+BUILD = Path(os.environ["BUILD_DIR"])
 OUT = BUILD / "mutants"
 DRIVERS = {"rust_sample": ("rust_sample.o", "rust_sample.ko"), "c_sample": ("src/c_sample.o", "src/c_sample.ko")}
 SOURCES = ["rust_sample.rs", "src"]

@@ -10,12 +10,15 @@
 #   --no-load            do not load the modules
 #   --add HOST[:GUEST]   put a file into the guest for this boot (repeatable;
 #                        default GUEST path: /root/NAME)
-#   --accel kvm|tcg|auto KVM if it works, else TCG (default auto)
+#   --accel kvm|tcg|auto KVM if it works, else TCG (default auto); under TCG the
+#                        CPU is `max` (arm64: max,pauth-impdef=on), or TCG_CPU=MODEL
 #   --icount             an instruction clock: TCG with -icount shift=0,sleep=off,
 #                        so the guest's time counts executed instructions (1 ns
 #                        each) and timing repeats exactly; the CPU model is
 #                        pinned (ICOUNT_CPU in scripts/lib.sh). Implies --accel tcg.
 #   --smp N              N virtual CPUs (default 2)
+#   --arch ARCH          boot the x86_64 or arm64 build (default: $ARCH, else
+#                        this machine's architecture; ARCH=arm64 works too)
 #   --timeout SEC        kill the VM and fail after SEC seconds
 #                        (default: none for a shell, 600 otherwise)
 #   --gdb                wait for gdb on localhost:1234 (see: make gdb)
@@ -25,6 +28,12 @@
 # report; the offending lines are printed. It never waits silently: without
 # a sign of life the VM is killed when the timeout expires.
 set -euo pipefail
+# --arch chooses what lib.sh sets up (the build directory, QEMU), so it is
+# read before lib.sh is.
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+	[[ ${args[i]} != --arch ]] || export ARCH=${args[i + 1]:-}
+done
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -63,6 +72,10 @@ while (($#)); do
 		cpus=${2?--smp needs a number of CPUs}
 		shift
 		;;
+	--arch)
+		[[ -n ${2:-} ]] || die "--arch needs x86_64 or arm64"
+		shift
+		;;
 	-h | --help) usage 0 ;;
 	*)
 		echo "run-qemu.sh: unknown option '$1'" >&2
@@ -87,13 +100,15 @@ why=./scripts/run-qemu.sh
 [[ $variant == debug ]] && why+=" --debug"
 need_variant "$variant" "$why"
 kdir=$BUILD_DIR/$variant/kdir
-bzimage=$kdir/arch/x86/boot/bzImage
+image=$kdir/$KERNEL_IMAGE
 base_cpio=$BUILD_DIR/initramfs/base.cpio
 modules_cpio=$BUILD_DIR/$variant/modules.cpio
-for f in "$bzimage" "$base_cpio" "$modules_cpio"; do
-	[[ -f $f ]] || die "$f is missing: run 'make' first"
+make_cmd="make"
+[[ $ARCH == "$HOST_ARCH" ]] || make_cmd="make ARCH=$ARCH"
+for f in "$image" "$base_cpio" "$modules_cpio"; do
+	[[ -f $f ]] || die "$f is missing: run '$make_cmd' first"
 done
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: run 'make' (it installs qemu-system-x86)"
+command -v "$QEMU_SYSTEM" >/dev/null || die "$QEMU_SYSTEM not found: run '$make_cmd' (it installs $QEMU_PACKAGE)"
 
 tmp=$(mktemp -d -p "${TMPDIR:-/tmp}")
 trap 'rm -rf "$tmp"' EXIT
@@ -129,17 +144,12 @@ printf '%s\n' "$cmd" >"$tmp/cmd"
 cat "$base_cpio" "$modules_cpio" "$tmp/extra.cpio" >"$tmp/initrd"
 
 # --- Acceleration: KVM when it really runs a guest (lib.sh), else TCG. ------
-case $accel in
-kvm) accel_args=(-accel kvm -cpu host) ;;
-tcg) accel_args=(-accel tcg -cpu max) ;;
-auto)
-	if kvm_works "$bzimage"; then
-		accel=kvm accel_args=(-accel kvm -cpu host)
-	else
-		accel=tcg accel_args=(-accel tcg -cpu max)
-	fi
-	;;
-esac
+if [[ $accel == auto ]]; then
+	accel=tcg
+	! kvm_works "$image" || accel=kvm
+fi
+[[ $accel == tcg || $ARCH == "$HOST_ARCH" ]] || die "--accel kvm runs only this machine's own architecture ($HOST_ARCH), not $ARCH"
+qemu_accel_args "$accel"
 
 # The instruction clock: the guest's clock advances 2^0 ns per executed
 # instruction, and never while it idles (sleep=off), whatever the host does.
@@ -149,11 +159,12 @@ esac
 # shellcheck disable=SC2054
 if ((icount)); then
 	accel_args=(-accel tcg -icount shift=0,sleep=off -cpu "$ICOUNT_CPU")
+	[[ $ARCH != arm64 ]] || accel_args=(-M virt "${accel_args[@]}")
 fi
 
 # --- Boot. ------------------------------------------------------------------
 log=$tmp/console.log
-append="console=ttyS0 panic=-1 printk.time=1"
+append="console=$CONSOLE panic=-1 printk.time=1"
 # With the instruction clock the vCPUs run in turns, and the kernel's check
 # that their TSCs agree fails; it would then fall back to jiffies (4 ms
 # steps). Their TSCs are one counter, QEMU's instruction count. Each boot
@@ -162,14 +173,17 @@ append="console=ttyS0 panic=-1 printk.time=1"
 # buffers, and the copies' alignment, land where they did last time.
 # shellcheck disable=SC2054
 if ((icount)); then
-	append+=" tsc=reliable norandmaps"
+	append+=" norandmaps"
+	[[ $ARCH != x86_64 ]] || append+=" tsc=reliable"
 	accel_args+=(-rtc base=2026-01-01T00:00:00,clock=vm)
 fi
-# Two CPUs as two sockets: without ACPI the kernel finds CPUs in the BIOS's
-# MP table, which lists one CPU per socket.
-smp=sockets=$cpus,cores=1,threads=1
-qemu=(qemu-system-x86_64 "${accel_args[@]}" -smp "$smp" -m 1G
-	-kernel "$bzimage" -initrd "$tmp/initrd" -no-reboot -display none)
+# x86_64: two CPUs as two sockets: without ACPI the kernel finds CPUs in the
+# BIOS's MP table, which lists one CPU per socket. arm64: the virt machine's
+# device tree lists them, and PSCI starts them.
+smp=$cpus
+[[ $ARCH != x86_64 ]] || smp=sockets=$cpus,cores=1,threads=1
+qemu=("$QEMU_SYSTEM" "${accel_args[@]}" -smp "$smp" -m 1G
+	-kernel "$image" -initrd "$tmp/initrd" -no-reboot -display none)
 if ((gdb)); then
 	append+=" nokaslr"
 	qemu+=(-gdb "tcp:localhost:${GDB_PORT:-1234}" -S)
@@ -178,7 +192,7 @@ fi
 qemu+=(-append "$append")
 clock=
 ((icount == 0)) || clock=", instruction clock, CPU $ICOUNT_CPU"
-say "booting the $variant kernel ($accel$clock${timeout:+, timeout ${timeout}s})"
+say "booting the $ARCH $variant kernel ($accel$clock${timeout:+, timeout ${timeout}s})"
 
 # QEMU's option values are comma-separated lists.
 # shellcheck disable=SC2054
@@ -206,9 +220,10 @@ tr -d '\r' <"$log" >"$tmp/console.txt"
 # The kernel's own bug reports, on kernel lines only (printk.time=1 gives
 # every kernel line a "[    1.234567] " prefix), so that a program's output
 # cannot trip them; KASAN and UBSAN reports start with "BUG:" and "UBSAN:".
-# kmemleak's report is printed by /init (cat), hence unprefixed.
+# kmemleak's report is printed by /init (cat), hence unprefixed. A stack
+# dump says "Call Trace:" on x86_64 and "Call trace:" on arm64.
 kernel_line='\[ *[0-9]+\.[0-9]+\] '
-problem_re="${kernel_line}.*(Kernel panic|Oops|BUG:|WARNING:|general protection fault|UBSAN:|kmemleak: [0-9]+ new suspected|possible recursive locking|circular locking|inconsistent lock state|INFO: task .* blocked|Call Trace:)|${kernel_line} *not ok |^unreferenced object 0x"
+problem_re="${kernel_line}.*(Kernel panic|Oops|BUG:|WARNING:|general protection fault|UBSAN:|kmemleak: [0-9]+ new suspected|possible recursive locking|circular locking|inconsistent lock state|INFO: task .* blocked|Call [Tt]race:)|${kernel_line} *not ok |^unreferenced object 0x"
 problems=$(grep -a -n -E "$problem_re" "$tmp/console.txt" || true)
 status=$(grep -a -o -E '^SAMPLE-EXIT-STATUS: [0-9]+' "$tmp/console.txt" | tail -n1 | cut -d' ' -f2 || true)
 

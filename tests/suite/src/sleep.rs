@@ -39,8 +39,10 @@ pub struct Where {
     pub sleeps: u64,
 }
 
-/// The system calls a blocked read or write is in (x86-64 numbers).
-const READS_AND_WRITES: [&str; 4] = ["0", "1", "19", "20"];
+/// The system calls a blocked read or write is in (their numbers differ
+/// between x86_64 and arm64; libc has each target's).
+const READS_AND_WRITES: [libc::c_long; 4] =
+    [libc::SYS_read, libc::SYS_write, libc::SYS_readv, libc::SYS_writev];
 
 /// The task `tid` of process `pid` (0: this one), or `None` once it is gone.
 pub fn where_is(pid: i32, tid: i32) -> Option<Where> {
@@ -92,7 +94,10 @@ impl Where {
     fn asleep_in(&self, module: &str, path: &str) -> bool {
         let tag = format!("[{module}]");
         self.state == 'S'
-            && READS_AND_WRITES.contains(&self.syscall.as_str())
+            && self
+                .syscall
+                .parse()
+                .is_ok_and(|n: libc::c_long| READS_AND_WRITES.contains(&n))
             && self.file == path
             && self
                 .module_frames
