@@ -230,21 +230,27 @@ kvm_works() {
 	say "probing KVM (a guest that shows no sign of life within 5 s means TCG)"
 	probe_log=$(mktemp)
 	qemu_accel_args kvm
-	"$QEMU_SYSTEM" "${accel_args[@]}" -m 256 -kernel "$1" \
-		-append "console=$CONSOLE earlycon panic=-1" \
-		-display none -monitor none -no-reboot \
-		-serial "file:$probe_log" </dev/null >/dev/null 2>&1 &
-	local pid=$! verdict=broken
-	for _ in $(seq 50); do
-		if grep -q 'Linux version' "$probe_log" 2>/dev/null; then
-			verdict=ok
-			break
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	# In a subshell whose messages go nowhere: bash would report the killed
+	# probe ("Aborted") on its own.
+	local verdict
+	verdict=$(
+		"$QEMU_SYSTEM" "${accel_args[@]}" -m 256 -kernel "$1" \
+			-append "console=$CONSOLE earlycon panic=-1" \
+			-display none -monitor none -no-reboot \
+			-serial "file:$probe_log" </dev/null >/dev/null 2>&1 &
+		pid=$! verdict=broken
+		for _ in $(seq 50); do
+			if grep -q 'Linux version' "$probe_log" 2>/dev/null; then
+				verdict=ok
+				break
+			fi
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		echo "$verdict"
+	) 2>/dev/null
 	rm -f "$probe_log"
 	echo "$verdict" >"$stamp"
 	[[ $verdict == ok ]]

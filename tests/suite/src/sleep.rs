@@ -41,8 +41,12 @@ pub struct Where {
 
 /// The system calls a blocked read or write is in (their numbers differ
 /// between x86_64 and arm64; libc has each target's).
-const READS_AND_WRITES: [libc::c_long; 4] =
-    [libc::SYS_read, libc::SYS_write, libc::SYS_readv, libc::SYS_writev];
+const READS_AND_WRITES: [libc::c_long; 4] = [
+    libc::SYS_read,
+    libc::SYS_write,
+    libc::SYS_readv,
+    libc::SYS_writev,
+];
 
 /// The task `tid` of process `pid` (0: this one), or `None` once it is gone.
 pub fn where_is(pid: i32, tid: i32) -> Option<Where> {
