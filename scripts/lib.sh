@@ -198,11 +198,13 @@ esac
 export ICOUNT_CPU
 
 # qemu_accel_args ACCEL: the machine, accelerator and CPU options for QEMU
-# on $ARCH, into the array accel_args. Under TCG, arm64's `-cpu max` would
-# emulate pointer authentication with the architected algorithm (QARMA),
-# which costs much of the guest's time; QEMU's own cheap algorithm
-# (pauth-impdef=on) keeps the feature and the speed. TCG_CPU=MODEL chooses
-# another CPU under TCG (README.md has both measured).
+# on $ARCH, into the array accel_args. Under TCG, arm64's `-cpu max`
+# emulates pointer authentication with the architected algorithm (QARMA),
+# which is slow for a kernel that signs its return addresses (distributions'
+# do; this sample's tinyconfig leaves CONFIG_ARM64_PTR_AUTH off, so here it
+# costs nothing either way: README.md has both measured). QEMU's own cheap
+# algorithm (pauth-impdef=on) keeps the feature and the speed. TCG_CPU=MODEL
+# chooses another CPU under TCG.
 # QEMU's option values are comma-separated lists.
 # shellcheck disable=SC2054
 qemu_accel_args() {

@@ -102,6 +102,19 @@ fn show(r: &Ret) -> String {
     }
 }
 
+/// At a fault the kernel's copy may stop short of the unmapped byte on arm64
+/// (`cases/faults.rs` says why): when the fault limits a copy (`at_fault`),
+/// any count from 1 to the model's is what the contract allows there, and
+/// the model takes the device's. On x86_64 the count must be exact.
+fn allow_short_copy(want: Ret, got: Ret, at_fault: bool) -> Ret {
+    match (want, got) {
+        (Ok(w), Ok(c)) if at_fault && !cfg!(target_arch = "x86_64") && (1..=w).contains(&c) => {
+            Ok(c)
+        }
+        _ => want,
+    }
+}
+
 /// Runs `call`, which the model says must sleep, under a timer signal.
 fn interrupted(call: impl FnOnce() -> Ret) -> Ret {
     with_timer_signal(Duration::from_millis(15), call)
@@ -305,6 +318,7 @@ fn one_step(dev: &Dev, ctl: &Fd, m: &mut Model, rng: &mut Rng) -> Result<String,
             } else {
                 f.fd.write_raw(ptr, n)
             };
+            let want = allow_short_copy(want, got, kind.good_len(n) < n.min(free));
             if let (Ok(c), Ok(w)) = (got, want) {
                 if c != w {
                     return check(what, got, want);
@@ -348,6 +362,7 @@ fn one_step(dev: &Dev, ctl: &Fd, m: &mut Model, rng: &mut Rng) -> Result<String,
             } else {
                 f.fd.read_raw(ptr, n)
             };
+            let want = allow_short_copy(want, got, kind.good_len(n) < n.min(m.queue.len()));
             if let (Ok(c), Ok(w)) = (got, want) {
                 if c == w && c > 0 {
                     let expected: Vec<u8> = m.queue.drain(..c).collect();
