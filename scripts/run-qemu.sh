@@ -11,7 +11,7 @@
 #   --add HOST[:GUEST]   put a file into the guest for this boot (repeatable;
 #                        default GUEST path: /root/NAME)
 #   --accel kvm|tcg|auto KVM if it works, else TCG (default auto); under TCG the
-#                        CPU is `max` (arm64: max,pauth-impdef=on), or TCG_CPU=MODEL
+#                        CPU is max,la57=off (arm64: max,pauth-impdef=on), or TCG_CPU=MODEL
 #   --icount             an instruction clock: TCG with -icount shift=0,sleep=off,
 #                        so the guest's time counts executed instructions (1 ns
 #                        each) and timing repeats exactly; the CPU model is
