@@ -23,8 +23,7 @@ mkdir -p "$logs"
 
 read -ra variants <<<"${VARIANTS:-release debug}"
 for name in "${names[@]}"; do
-	kernel=$(sed -n 's/^KERNEL=//p' "$TOP/exercises/$name/exercise.conf" 2>/dev/null)
-	kernel=${kernel:-release}
+	kernel=$(exercise_kernel "$name")
 	if [[ " ${variants[*]} " != *" $kernel "* ]]; then
 		skip "$name" "it runs on the $kernel kernel, and VARIANTS is '${variants[*]}'"
 		continue

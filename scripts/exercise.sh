@@ -76,12 +76,7 @@ if [[ $name == solutions || $name == */* || ! -f $dir/check.sh ]]; then
 	exit 2
 fi
 
-kernel=release
-if [[ -f $dir/exercise.conf ]]; then
-	kernel=$(sed -n 's/^KERNEL=//p' "$dir/exercise.conf")
-	kernel=${kernel:-release}
-fi
-kernel=${kernel_arg:-$kernel}
+kernel=${kernel_arg:-$(exercise_kernel "$name")}
 need_variant "$kernel" "exercise $name"
 kdir=$BUILD_DIR/$kernel/kdir
 

@@ -197,8 +197,9 @@ arm64) ICOUNT_CPU=neoverse-n1 ;;
 esac
 export ICOUNT_CPU
 
-# qemu_accel_args ACCEL: the machine, accelerator and CPU options for QEMU
-# on $ARCH, into the array accel_args. Under TCG, arm64's `-cpu max`
+# qemu_accel_args kvm|tcg|icount: the machine, accelerator and CPU options
+# for QEMU on $ARCH, into the array accel_args (icount: TCG on the
+# instruction clock, with the pinned ICOUNT_CPU). Under TCG, arm64's `-cpu max`
 # emulates pointer authentication with the architected algorithm (QARMA),
 # which is slow for a kernel that signs its return addresses (distributions'
 # do; this sample's tinyconfig leaves CONFIG_ARM64_PTR_AUTH off, so here it
@@ -212,11 +213,14 @@ export ICOUNT_CPU
 # QEMU's option values are comma-separated lists.
 # shellcheck disable=SC2054
 qemu_accel_args() {
+	local machine=()
+	[[ $ARCH != arm64 ]] || machine=(-M virt)
 	case $ARCH/$1 in
+	*/icount) accel_args=("${machine[@]}" -accel tcg -icount shift=0,sleep=off -cpu "$ICOUNT_CPU") ;;
 	x86_64/kvm) accel_args=(-accel kvm -cpu host) ;;
 	x86_64/tcg) accel_args=(-accel tcg -cpu "${TCG_CPU:-max,la57=off}") ;;
 	arm64/kvm) accel_args=(-M virt,gic-version=host -accel kvm -cpu host) ;;
-	arm64/tcg) accel_args=(-M virt -accel tcg -cpu "${TCG_CPU:-max,pauth-impdef=on}") ;;
+	arm64/tcg) accel_args=("${machine[@]}" -accel tcg -cpu "${TCG_CPU:-max,pauth-impdef=on}") ;;
 	esac
 }
 
@@ -303,6 +307,14 @@ cached_kernel_source() {
 		die "no kernel tree in the cache for this clone: run 'make' first"
 	fi
 	echo "$src"
+}
+
+# exercise_kernel NAME: the kernel exercise NAME runs on, as its
+# exercise.conf says (KERNEL=debug), release by default.
+exercise_kernel() {
+	local kernel
+	kernel=$(sed -n 's/^KERNEL=//p' "$TOP/exercises/$1/exercise.conf" 2>/dev/null)
+	echo "${kernel:-release}"
 }
 
 # rust_sources: the Rust files that rustfmt checks (make lint, make fmt),

@@ -149,17 +149,14 @@ if [[ $accel == auto ]]; then
 	! kvm_works "$image" || accel=kvm
 fi
 [[ $accel == tcg || $ARCH == "$HOST_ARCH" ]] || die "--accel kvm runs only this machine's own architecture ($HOST_ARCH), not $ARCH"
-qemu_accel_args "$accel"
-
 # The instruction clock: the guest's clock advances 2^0 ns per executed
 # instruction, and never while it idles (sleep=off), whatever the host does.
 # `-cpu max` differs between QEMU versions, and the kernel patches its code
-# for the features it finds, so this mode pins a named model.
-# QEMU's option values are comma-separated lists.
-# shellcheck disable=SC2054
+# for the features it finds, so this mode pins a named model (lib.sh).
 if ((icount)); then
-	accel_args=(-accel tcg -icount shift=0,sleep=off -cpu "$ICOUNT_CPU")
-	[[ $ARCH != arm64 ]] || accel_args=(-M virt "${accel_args[@]}")
+	qemu_accel_args icount
+else
+	qemu_accel_args "$accel"
 fi
 
 # --- Boot. ------------------------------------------------------------------
