@@ -4,9 +4,10 @@
 # modules (make -C $KDIR M=$PWD), exactly as for any out-of-tree module.
 #
 #   make                 install what is missing, build the release kernel
-#                        (cached), both modules, the test suite and the initramfs
-#   make test            the whole suite on the release and the debug kernel
-#                        (the debug kernel is built the first time it is needed)
+#                        (cached; on Debian 13, take Debian's own instead), both
+#                        modules, the test suite and the initramfs
+#   make test            the whole suite on the release, debug and Debian kernels
+#                        (each is built or fetched the first time it is needed)
 #   ./scripts/run-qemu.sh   a shell in the VM with both drivers loaded
 #
 # ARCH=arm64 (or x86_64) does all of it for that architecture, in
@@ -15,14 +16,18 @@
 
 # LLVM toolchain suffix, as in the kernel's own Makefile (LLVM=-19 -> clang-19).
 LLVM ?= -19
-# A kernel build tree to build the modules against (`make modules`).
+# A kernel build tree to build the modules against (`make modules`), or to
+# examine (`make doctor`).
 KDIR ?=
+# The kernel: release, debug or debian (default: debian on Debian 13 x86_64,
+# else release; scripts/lib.sh, default_kernel).
+KERNEL ?=
 # Where the Linux source comes from: a tree or a tarball (default: fetched).
 KERNEL_SRC ?=
 # make fuzz: seconds in all, and a seed to replay.
 DURATION ?= 120
 SEED ?=
-export LLVM KERNEL_SRC
+export LLVM KERNEL_SRC KERNEL
 
 SHELL := /bin/bash
 scripts := $(CURDIR)/scripts
@@ -37,13 +42,20 @@ all:
 all-kernels:
 	@VARIANTS="release debug" $(scripts)/build.sh all
 
+# Can a Rust module be built against KDIR (default: the running kernel's)?
+.PHONY: doctor
+doctor:
+	@$(scripts)/doctor.sh $(KDIR)
+
 # The classic out-of-tree module build, against any kernel tree: KDIR=...
 modules:
 ifeq ($(KDIR),)
 	@$(scripts)/build.sh modules
 else
-	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(kdir_llvm) modules
 endif
+# LLVM= only for a clang-built kernel: a module is built by its kernel's compiler.
+kdir_llvm = $(if $(shell grep -sx CONFIG_CC_IS_CLANG=y $(KDIR)/.config),LLVM=$(LLVM))
 
 test: all
 	@$(scripts)/test.sh
@@ -84,7 +96,7 @@ run:
 clean:
 	rm -rf build
 ifneq ($(KDIR),)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(kdir_llvm) clean
 endif
 
 # Also drop the kernel source and kernel builds cached outside the clone.
@@ -126,11 +138,14 @@ help:
 	@sed -n 's/^##//p' $(CURDIR)/Makefile
 
 ## Targets:
-##   make                build what the quick start needs: deps, the release kernel (cached),
+##   make                build what the quick start needs: deps, the kernel (cached; KERNEL=),
 ##                       modules, suite, initramfs
 ##   make all-kernels    the same with the debug kernel too (otherwise built on first use)
 ##   make modules        only the two modules (with KDIR=/path: against that kernel, as Kbuild does)
-##   make test           host checks, then the suite in the VM on the release and debug kernels
+##   make doctor         can a Rust module be built against KDIR (default: the running
+##                       kernel's build tree)? Each check, its cause and fix; exit 0 if so
+##   make test           host checks, then the suite in the VM on the release, debug and
+##                       (x86_64) Debian kernels
 ##   make test-host      the host checks only: ABI, the VM runner's self-tests, lint
 ##   make check-fresh    the quick start and test-host on fresh Debian chroots (root;
 ##                       FRESH_SUITES="bookworm trixie", FRESH_COLD=1: empty kernel cache)
@@ -154,12 +169,18 @@ help:
 ##   ARCH=arm64          build, run and test for arm64 (or x86_64; default: this
 ##                       machine's architecture), in build/ARCH/; the runner
 ##                       takes --arch arm64 too
+##   KERNEL=debian       the kernel to build and boot: release (the sample's own tinyconfig),
+##                       debug (KASAN, lockdep, ...) or debian (Debian's own 7.3 from
+##                       trixie-backports, x86_64); default: debian on a Debian 13
+##                       x86_64 machine, else release. The runner takes --kernel too
+##   DEBIAN_TOOLCHAIN=system  build for Debian's kernel with this machine's own tools
+##                       (default: them on Debian 13, else a Debian 13 root in the cache)
 ##   LLVM=-19            LLVM suffix for clang/ld.lld (default -19)
 ##   KDIR=/path          a built kernel tree, for 'make modules'
 ##   KERNEL_SRC=/path    Linux source: a tree or a tarball (default: fetched, see README)
-##   VARIANTS="release debug"  which kernels to build (default "release"; the debug
-##                       kernel is built when make test, make fuzz, --debug ... first need it);
-##                       for make test, which kernels to test (default both)
+##   VARIANTS="release debug"  which kernels to build (default KERNEL's; another one is
+##                       built when make test, make fuzz, --debug ... first need it);
+##                       for make test, which kernels to test (default all)
 ##   NO_INSTALL=1        report missing tools instead of installing them
 ##   SAMPLE_CACHE_DIR    where kernels are cached (default ~/.cache/rust-kmod-sample)
 ##   N=name SOLUTION=1   the exercise for 'make exercise' (see exercises/README.md)

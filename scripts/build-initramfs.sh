@@ -18,7 +18,7 @@ source "$(dirname "$0")/lib.sh"
 # files without root.
 gen_init_cpio() {
 	local tool
-	for tool in "$BUILD_DIR"/{release,debug}/kdir/usr/gen_init_cpio; do
+	for tool in "$BUILD_DIR"/{release,debug,debian}/kdir/usr/gen_init_cpio; do
 		if [[ -x $tool ]]; then
 			"$tool" "$@"
 			return

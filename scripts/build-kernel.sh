@@ -4,6 +4,7 @@
 # against.
 #
 #   [ARCH=arm64] scripts/build-kernel.sh release|debug
+#   scripts/build-kernel.sh debian     Debian's kernel: scripts/debian-kernel.sh
 #
 # The cache entry's name is a hash of everything that goes into the build:
 # the architecture, the source tree's identity, the config fragments (the
@@ -17,7 +18,9 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-variant=${1:?usage: build-kernel.sh release|debug}
+variant=${1:?usage: build-kernel.sh release|debug|debian}
+# Debian's kernel is not built here, only its rust/.
+[[ $variant != debian ]] || exec "$TOP/scripts/debian-kernel.sh"
 # The shared fragment, then the architecture's part; the debug kernel adds
 # its own two (an architecture's part only where it has one).
 fragments=("$TOP/qemu/kernel.config" "$TOP/qemu/kernel-$ARCH.config")
@@ -28,7 +31,7 @@ debug)
 	[[ ! -f $TOP/qemu/debug-$ARCH.config ]] || fragments+=("$TOP/qemu/debug-$ARCH.config")
 	minutes=10
 	;;
-*) die "unknown kernel variant '$variant' (release or debug)" ;;
+*) die "unknown kernel '$variant' (release, debug or debian)" ;;
 esac
 
 # build_kernel SRC OUT FRAGMENT...: the recipe. Logs to OUT/build.log.

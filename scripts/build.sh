@@ -22,14 +22,20 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 what=${1:-all}
-# Default: the release kernel, and the debug one too once this clone has
-# built it (make test, run-qemu.sh --debug, ...), so that its modules and
-# initramfs never go stale after an edit.
+# Default: KERNEL (default_kernel in lib.sh: Debian's on Debian 13, else
+# release), and every other kernel this clone has built (make test,
+# run-qemu.sh --debug, ...), so that its modules and initramfs never go
+# stale after an edit.
 if [[ -z ${VARIANTS:-} ]]; then
-	VARIANTS=release
-	[[ ! -e $BUILD_DIR/debug/modules.cpio ]] || VARIANTS+=" debug"
+	VARIANTS=${KERNEL:-$(default_kernel)}
+	for kernel in $KERNELS; do
+		[[ " $VARIANTS " == *" $kernel "* || ! -e $BUILD_DIR/$kernel/modules.cpio ]] || VARIANTS+=" $kernel"
+	done
 fi
 read -ra variants <<<"$VARIANTS"
+for variant in "${variants[@]}"; do
+	check_kernel "$variant"
+done
 
 if [[ $what == all ]]; then
 	start=$(date +%s)
@@ -60,8 +66,7 @@ for variant in "${variants[@]}"; do
 	start=$(date +%s)
 	kdir=$BUILD_DIR/$variant/kdir
 	if [[ ! -d $kdir ]]; then
-		[[ $variant == debug ]] && die "no debug kernel yet: run 'make all-kernels' first"
-		die "no $variant kernel yet: run 'make' first"
+		die "no $variant kernel yet: run 'make KERNEL=$variant' first"
 	fi
 	log=$BUILD_DIR/$variant/modules.log
 	# CLIPPY=1: clippy checks the Rust module as it compiles.

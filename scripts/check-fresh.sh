@@ -21,6 +21,8 @@
 #   rust, c  `./scripts/run-qemu.sh --exec 'echo hi > /dev/X; cat /dev/X'`
 #            prints hi, for rust_sample and c_sample
 #   host     `make test-host`: the ABI check, the runner's self-tests, lint
+#   kernels  which kernel the quick start used, and that on Debian 13 it was
+#            Debian's own and no kernel was built (default_kernel, lib.sh)
 #
 # bookworm runs as a user with passwordless sudo, as most students work (so
 # install-deps.sh takes its sudo path); the others run as root, as CI does.
@@ -206,6 +208,22 @@ quick_start() {
 	tr -d '\r' <"$out" | grep -qx hi || { echo "check-fresh: no line 'hi' came back from /dev/$dev"; return 1; }
 }
 
+# kernels_used SUITE: the quick start's kernel is the one default_kernel
+# picks there (Debian's on Debian 13), and on Debian 13 nothing, make
+# test-host included, built a kernel.
+kernels_used() {
+	local suite=$1 built
+	built=$(grep -a -h -o -E '^\[kernel [a-z]+ *\] +[0-9]+s  (built|prepared|cached)' "$logs/$suite-make.log" "$logs/$suite-host.log" | sort -u)
+	echo "$built"
+	case $suite in
+	bookworm) grep -q 'kernel release' <<<"$built" || { echo "check-fresh: the quick start did not use the release kernel"; return 1; } ;;
+	*)
+		grep -q 'kernel debian' <<<"$built" || { echo "check-fresh: the quick start did not use Debian's kernel"; return 1; }
+		! grep -q -E 'kernel (release|debug) .*built' <<<"$built" || { echo "check-fresh: a kernel was built on Debian 13"; return 1; }
+		;;
+	esac
+}
+
 results=()
 status=0
 for suite in "${suites[@]}"; do
@@ -222,7 +240,8 @@ for suite in "${suites[@]}"; do
 		step "$suite" make in_chroot "$user" 'cd ~/rust-kmod-sample && make' &&
 		step "$suite" rust quick_start "$user" rust_sample &&
 		step "$suite" c quick_start "$user" c_sample &&
-		step "$suite" host in_chroot "$user" 'cd ~/rust-kmod-sample && make test-host'; then
+		step "$suite" host in_chroot "$user" 'cd ~/rust-kmod-sample && make test-host' &&
+		step "$suite" kernels kernels_used "$suite"; then
 		results+=("fresh $suite: ok in $(($(date +%s) - start)) s (make and the first VM run, the quick start: $((step_seconds[make] + step_seconds[rust])) s)")
 		# The stage lines of `make`, for the README's timings.
 		grep -a -E '^\[' "$logs/$suite-make.log" | sed "s/^/    $suite make: /" || true

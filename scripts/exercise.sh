@@ -43,8 +43,8 @@ while (($#)); do
 	case $1 in
 	--solution) solution=1 ;;
 	--kernel)
-		kernel_arg=${2?--kernel needs release or debug}
-		[[ $kernel_arg == release || $kernel_arg == debug ]] || die "--kernel takes release or debug, not '$kernel_arg'"
+		kernel_arg=${2?--kernel needs release, debug or debian}
+		check_kernel "$kernel_arg"
 		shift
 		;;
 	--build-only) build_only=1 ;;
@@ -140,8 +140,7 @@ fi
 adds+=(--add "$stage/src/check.sh:/root/check.sh")
 
 # --- Check in the VM. -------------------------------------------------------
-args=(--no-load --timeout 600)
-[[ $kernel == debug ]] && args+=(--debug)
+args=(--no-load --timeout 600 --kernel "$kernel")
 say "checking exercise '$name' ($what) in the VM ($kernel kernel)"
 status=0
 "$TOP/scripts/run-qemu.sh" "${args[@]}" "${adds[@]}" --exec 'sh /root/check.sh' \

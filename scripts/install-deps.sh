@@ -8,6 +8,9 @@
 #                                          source while the rest installs
 #   scripts/install-deps.sh bench          what `make bench` adds (gdb and
 #                                          matplotlib), after a full `make`
+#   scripts/install-deps.sh debian         on Debian 13: the toolchain of
+#                                          Debian's kernel (KERNEL=debian;
+#                                          DEBIAN_TOOLCHAIN_PACKAGES, lib.sh)
 #
 # For ARCH=arm64 on an x86 machine (lib.sh), it adds QEMU for arm64, the
 # Rust target of the suite, Debian's cross gcc for the static C helpers, and
@@ -26,7 +29,7 @@ source "$(dirname "$0")/lib.sh"
 
 BINDGEN_VERSION=0.73.2
 mode=${1:-all}
-[[ $mode =~ ^(all|early|bench)$ ]] || die "usage: install-deps.sh [early|bench]"
+[[ $mode =~ ^(all|early|bench|debian)$ ]] || die "usage: install-deps.sh [early|bench|debian]"
 # With NO_INSTALL the full call reports everything at once.
 [[ $mode == early && -n ${NO_INSTALL:-} ]] && exit 0
 
@@ -92,6 +95,12 @@ bench_needs=(
 	"gdb|gdb|make bench counts each function's instructions through QEMU's gdb stub"
 )
 [[ $mode != bench ]] || needs=("${bench_needs[@]}")
+if [[ $mode == debian ]]; then
+	needs=()
+	for pkg in "${DEBIAN_TOOLCHAIN_PACKAGES[@]}"; do
+		needs+=("pkg:$pkg|$pkg|builds modules for Debian's kernel with the tools that built it (KERNEL=debian)")
+	done
+fi
 
 have() { # how-to-tell: is it there?
 	case $1 in
@@ -145,7 +154,7 @@ apt_install() { # Installs the missing packages (if any), or says how.
 	fi
 }
 
-if [[ $mode == bench ]]; then
+if [[ $mode == bench || $mode == debian ]]; then
 	apt_install
 	exit 0
 fi

@@ -102,6 +102,26 @@ stage_done() {
 	printf '[%-18s] %4ss  %s\n' "$name" "$(($(date +%s) - start))" "$source" >&2
 }
 
+# The kernels, by name: release and debug, which this project builds
+# (build-kernel.sh), and debian, Debian's own (debian-kernel.sh). KERNEL
+# chooses one (make KERNEL=debian, run-qemu.sh --kernel debian); the
+# default is default_kernel's.
+KERNELS="release debug debian"
+check_kernel() { # NAME: dies unless NAME is one of $KERNELS.
+	[[ " $KERNELS " == *" $1 "* ]] || die "unknown kernel '$1' ($KERNELS)"
+}
+
+# default_kernel: the kernel of the quick start: Debian's on a Debian 13
+# x86_64 machine, where its toolchain is the system's and it is ready
+# sooner than a kernel build (README.md has both measured), else release.
+default_kernel() {
+	if [[ $ARCH == x86_64 && $(debian_toolchain_kind) == system ]]; then
+		echo debian
+	else
+		echo release
+	fi
+}
+
 # need_variant VARIANT WHY: builds that kernel (cached), its modules and the
 # initramfs when this clone lacks them. A plain `make` builds the release
 # kernel only; the debug kernel is built the first time WHY needs it, and
@@ -269,17 +289,94 @@ kvm_works() {
 # private_apt DEB_ARCH APT-GET-ARGS...: apt-get with a configuration of its
 # own in the cache, for Debian trixie and trixie-backports and for DEB_ARCH
 # ("" for this machine's): the system's apt sources and architectures are
-# never touched (fetch-kernel-source.sh, install-deps.sh).
+# never touched (fetch-kernel-source.sh, install-deps.sh, debian-kernel.sh).
+# private_apt_cache takes the same configuration, for apt-cache.
 private_apt() {
-	local dir=$CACHE_DIR/apt/${1:-native} arch_opts=()
-	[[ -z $1 ]] || arch_opts=(-o "APT::Architecture=$1" -o "APT::Architectures::=$1")
+	local apt_opts
+	private_apt_opts "$1"
 	shift
+	apt-get "${apt_opts[@]}" "$@"
+}
+private_apt_cache() {
+	local apt_opts
+	private_apt_opts "$1"
+	shift
+	apt-cache "${apt_opts[@]}" "$@"
+}
+private_apt_opts() { # DEB_ARCH: the options, into the array apt_opts.
+	local dir=$CACHE_DIR/apt/${1:-native}
 	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
 	printf 'deb http://deb.debian.org/debian %s main\n' trixie-backports trixie >"$dir/sources.list"
-	apt-get -o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=-" \
-		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" "${arch_opts[@]}" \
-		-o "APT::Default-Release=trixie-backports" -o "Debug::NoLocking=1" \
-		-o "APT::Sandbox::User=root" "$@"
+	apt_opts=(-o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=-"
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+		-o "APT::Default-Release=trixie-backports" -o "Debug::NoLocking=1"
+		-o "APT::Sandbox::User=root")
+	[[ -z $1 ]] || apt_opts+=(-o "APT::Architecture=$1" -o "APT::Architectures::=$1")
+}
+
+# --- Debian's own kernel (KERNEL=debian). -------------------------------------
+# Debian 13's packages that build modules for Debian's kernel: the
+# compilers named in its .config (gcc-14, Debian's rustc with its rust-src,
+# bindgen 0.71.1, pahole 1.30), clippy of the same rustc, and what Kbuild's
+# host tools need (debian-toolchain.sh, install-deps.sh).
+DEBIAN_TOOLCHAIN_PACKAGES=(gcc-14 gcc libc6-dev make rustc rust-src rust-clippy bindgen openssl
+	libclang-19-dev pahole flex bison bc libelf-dev libssl-dev python3 perl)
+
+# debian_toolchain_kind: "system" when this machine's own packages are
+# Debian 13's (or DEBIAN_TOOLCHAIN=system), else "root": a Debian 13 root
+# made by debian-toolchain.sh.
+debian_toolchain_kind() {
+	local id='' version=''
+	if [[ -n ${DEBIAN_TOOLCHAIN:-} ]]; then
+		[[ $DEBIAN_TOOLCHAIN =~ ^(system|root)$ ]] || die "DEBIAN_TOOLCHAIN is system or root, not '$DEBIAN_TOOLCHAIN'"
+		echo "$DEBIAN_TOOLCHAIN"
+		return
+	fi
+	# shellcheck disable=SC1091 # the machine's, not the project's
+	[[ ! -r /etc/os-release ]] || { id=$(. /etc/os-release && echo "${ID:-}") version=$(. /etc/os-release && echo "${VERSION_ID:-0}"); }
+	if [[ $id == debian && ${version%%.*} -ge 13 ]]; then echo system; else echo root; fi
+}
+
+# debian_toolchain_dir: where Debian 13's toolchain is: / for the system's,
+# else the root that debian-toolchain.sh makes, named by a hash of its
+# package list and mirror (it may not exist yet).
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+debian_toolchain_dir() {
+	if [[ $(debian_toolchain_kind) == system ]]; then
+		echo /
+	else
+		echo "$CACHE_DIR/roots/trixie-$(printf '%s\n' "${DEBIAN_TOOLCHAIN_PACKAGES[@]}" "$DEBIAN_MIRROR" | sha256sum | cut -c1-12)"
+	fi
+}
+
+# debian_toolchain_run ROOT CMD...: CMD with Debian 13's toolchain: here
+# when ROOT is /, else chrooted into ROOT, in a mount namespace of its own
+# (gone when CMD ends) where this clone, its build directory and the cache
+# are at the same paths as outside. CMD runs as the calling user.
+debian_toolchain_run() {
+	local root=$1
+	shift
+	if [[ $root == / ]]; then
+		"$@"
+		return
+	fi
+	local sudo=() dirs=("$TOP" "$CACHE_DIR")
+	((EUID == 0)) || sudo=(sudo)
+	[[ $BUILD_DIR == "$TOP"/* ]] || dirs+=("$BUILD_DIR")
+	# shellcheck disable=SC2016 # the script's own $1.. expand inside it
+	"${sudo[@]}" unshare --mount --propagation private /bin/bash -euc '
+		root=$1 user=$2 n=$3
+		shift 3
+		for ((i = 0; i < n; i++)); do
+			mkdir -p "$root$1"
+			mount --rbind "$1" "$root$1"
+			shift
+		done
+		mount -t proc proc "$root/proc"
+		mount --rbind /dev "$root/dev"
+		exec chroot --userspec="$user" "$root" /usr/bin/env -i HOME=/tmp LANG=C.UTF-8 \
+			PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+	' _ "$root" "$(id -u):$(id -g)" "${#dirs[@]}" "${dirs[@]}" "$@"
 }
 
 # --- Building modules and checking the logs (build.sh, exercise.sh, lint.sh,
@@ -290,23 +387,36 @@ export WARNINGS_RE='^(warning|error)|: warning:'
 
 # kbuild KDIR DIR OUT [ARGS...]: Kbuild's out-of-tree build of DIR (M=)
 # against the kernel build KDIR, into OUT (MO=; "" builds in DIR itself),
-# with this project's LLVM.
+# with the compilers that built that kernel: this project's LLVM, or for
+# Debian's kernel the Debian 13 toolchain that debian-kernel.sh recorded
+# next to its tree (toolchain.env).
 kbuild() {
 	local kdir=$1 dir=$2 out=$3
 	shift 3
-	make -C "$kdir" M="$dir" ${out:+"MO=$out"} LLVM="$LLVM" "$@"
+	local root=/ vars=(LLVM="$LLVM")
+	if [[ -f $kdir/../toolchain.env ]]; then
+		root=$(debian_toolchain_dir)
+		[[ -f $root/.complete || $root == / ]] || die "no Debian 13 toolchain at $root: run 'make KERNEL=debian'"
+		mapfile -t vars <"$kdir/../toolchain.env"
+	fi
+	debian_toolchain_run "$root" make -C "$kdir" M="$dir" ${out:+"MO=$out"} "${vars[@]}" "$@"
 }
 
-# cached_kernel_source: the release kernel's source tree in the cache, for
+# cached_kernel_source: a kernel source tree in the cache, for
 # make lint and make fmt (its .rustfmt.toml, checkpatch.pl); they never
 # download one.
 cached_kernel_source() {
-	local src
-	src=$(readlink -f "$BUILD_DIR/release/kdir/source" 2>/dev/null || true)
-	if [[ -z $src || ! -f $src/.rustfmt.toml ]]; then
-		die "no kernel tree in the cache for this clone: run 'make' first"
-	fi
-	echo "$src"
+	local src kernel
+	for kernel in $KERNELS; do
+		# A build of the project's has its source behind `source`;
+		# Debian's tree is its own source.
+		src=$(readlink -f "$BUILD_DIR/$kernel/kdir/source" 2>/dev/null || readlink -f "$BUILD_DIR/$kernel/kdir" 2>/dev/null || true)
+		if [[ -n $src && -f $src/.rustfmt.toml ]]; then
+			echo "$src"
+			return
+		fi
+	done
+	die "no kernel tree in the cache for this clone: run 'make' first"
 }
 
 # exercise_kernel NAME: the kernel exercise NAME runs on, as its

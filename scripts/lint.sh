@@ -25,8 +25,10 @@ source "$(dirname "$0")/lib.sh"
 cd "$TOP"
 
 ksrc=$(cached_kernel_source)
-kdir=$BUILD_DIR/release/kdir
-[[ -d $kdir ]] || die "no release kernel yet: run 'make' first"
+# The kernel of the quick start (KERNEL, else default_kernel in lib.sh).
+kernel=${KERNEL:-$(default_kernel)}
+kdir=$BUILD_DIR/$kernel/kdir
+[[ -d $kdir ]] || die "no $kernel kernel yet: run 'make KERNEL=$kernel' first"
 logs=$BUILD_DIR/lint
 mkdir -p "$logs"
 
@@ -74,7 +76,7 @@ fi
 exercises_clippy() {
 	local name status=0
 	for name in $("$TOP/scripts/exercise.sh" --list); do
-		"$TOP/scripts/exercise.sh" "$name" --solution --build-only --kernel release || status=1
+		"$TOP/scripts/exercise.sh" "$name" --solution --build-only --kernel "$kernel" || status=1
 		if grep -q -E "$WARNINGS_RE" "$BUILD_DIR/exercises/$name/solution/build.log"; then
 			echo "exercises/solutions/$name: warnings (above)"
 			status=1
@@ -84,7 +86,7 @@ exercises_clippy() {
 }
 check exercises-clippy exercises_clippy
 
-check hot-path "$TOP/scripts/check-hot-path.sh"
+check hot-path "$TOP/scripts/check-hot-path.sh" "$BUILD_DIR/$kernel/rust_sample.ko" "$BUILD_DIR/$kernel/src/c_sample.ko"
 check checkpatch "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet -f "${c_files[@]}"
 check shellcheck shellcheck -x "${shell_files[@]}"
 check doc-lines python3 "$TOP/scripts/doc_lines.py" --check

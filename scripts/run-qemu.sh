@@ -6,7 +6,11 @@
 #   ./scripts/run-qemu.sh --test          run the test suite, exit with its status
 #
 # Options:
-#   --debug              boot the debug kernel (KASAN, lockdep, kmemleak, UBSAN, KUnit)
+#   --kernel K           boot kernel K: release (the sample's own, small), debug
+#                        (KASAN, lockdep, kmemleak, UBSAN, KUnit) or debian
+#                        (Debian's own 7.3, x86_64); default: $KERNEL, else
+#                        debian on a Debian 13 x86_64 machine, else release
+#   --debug              the same as --kernel debug
 #   --no-load            do not load the modules
 #   --add HOST[:GUEST]   put a file into the guest for this boot (repeatable;
 #                        default GUEST path: /root/NAME)
@@ -42,7 +46,7 @@ usage() {
 	exit "${1:-0}"
 }
 
-variant=release mode=shell cmd='' load=1 accel=auto timeout='' gdb=0 icount=0 cpus=2
+variant='' mode=shell cmd='' load=1 accel=auto timeout='' gdb=0 icount=0 cpus=2
 adds=()
 while (($#)); do
 	case $1 in
@@ -58,6 +62,10 @@ while (($#)); do
 		shift
 		;;
 	--debug) variant=debug ;;
+	--kernel)
+		variant=${2?--kernel needs release, debug or debian}
+		shift
+		;;
 	--accel)
 		accel=${2?--accel needs kvm, tcg or auto}
 		shift
@@ -95,10 +103,11 @@ if [[ -z $timeout && $mode != shell ]]; then
 	timeout=600
 fi
 
-# The debug kernel is built on first use (a plain `make` builds the release one).
-why=./scripts/run-qemu.sh
-[[ $variant == debug ]] && why+=" --debug"
-need_variant "$variant" "$why"
+variant=${variant:-${KERNEL:-$(default_kernel)}}
+check_kernel "$variant"
+
+# A kernel is built on first use (a plain `make` builds the default one).
+need_variant "$variant" "./scripts/run-qemu.sh --kernel $variant"
 kdir=$BUILD_DIR/$variant/kdir
 image=$kdir/$KERNEL_IMAGE
 base_cpio=$BUILD_DIR/initramfs/base.cpio

@@ -8,11 +8,13 @@
 #   3. the guest suite on the debug kernel (KASAN, lockdep, kmemleak, UBSAN),
 #      with the ring buffer's KUnit tests, which run when rust_sample loads;
 #   4. the model-based random tester on the debug kernel, FUZZ_SECONDS
-#      (default 60) split between the drivers.
+#      (default 60) split between the drivers;
+#   5. on x86_64, the suite on Debian's own kernel (KERNEL=debian), which
+#      this project does not build: the same cases, the same parity.
 #
-# ARCH=arm64 does the same for arm64 (default: this machine's architecture);
-# VARIANTS="release" leaves out 3 and 4 (and the exercises that need the
-# debug kernel), on either.
+# ARCH=arm64 does the same for arm64 (default: this machine's architecture),
+# without 5. VARIANTS chooses the kernels: VARIANTS="release" leaves out 3
+# to 5 (and the exercises that need the debug kernel), on either.
 #
 # Each guest case counts once per device; a VM run that fails for another
 # reason (a kernel report, a crash, a timeout) counts as one more failure.
@@ -21,14 +23,16 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 RESULT_PREFIX="host "
 
-# VARIANTS chooses the kernels (default both); the debug kernel is built
-# here the first time (a plain `make` skips it). The parts of a kernel left
-# out are named in the breakdown, not counted.
-read -ra variants <<<"${VARIANTS:-release debug}"
+# VARIANTS chooses the kernels (default all of them for this
+# architecture); a kernel is built (or fetched) here the first time. The
+# parts of a kernel left out are named in the breakdown, not counted.
+default_variants="release debug"
+[[ $ARCH != x86_64 ]] || default_variants+=" debian"
+read -ra variants <<<"${VARIANTS:-$default_variants}"
 export VARIANTS="${variants[*]}"
 testing() { [[ " ${variants[*]} " == *" $1 "* ]]; }
 for variant in "${variants[@]}"; do
-	[[ $variant == release || $variant == debug ]] || die "VARIANTS: unknown kernel '$variant' (release, debug)"
+	check_kernel "$variant"
 	need_variant "$variant" "make test"
 done
 logs=$BUILD_DIR/test-logs
@@ -92,6 +96,14 @@ if testing release; then
 	mark_suite release "$logs/suite-release.log"
 else
 	breakdown+=("release: not run (VARIANTS=$VARIANTS)")
+fi
+
+if testing debian; then
+	say "the suite on Debian's own kernel ($ARCH)"
+	guest_run debian suite-debian --kernel debian --test --timeout 1800
+	mark_suite debian "$logs/suite-debian.log"
+else
+	breakdown+=("debian: not run (VARIANTS=$VARIANTS)")
 fi
 
 if ! testing debug; then
