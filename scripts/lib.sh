@@ -352,7 +352,8 @@ debian_toolchain_dir() {
 # debian_toolchain_run ROOT CMD...: CMD with Debian 13's toolchain: here
 # when ROOT is /, else chrooted into ROOT, in a mount namespace of its own
 # (gone when CMD ends) where this clone, its build directory and the cache
-# are at the same paths as outside. CMD runs as the calling user.
+# are at the same paths as outside. CMD runs as the calling user, with a
+# clean environment but for RUSTC_FORCE_RUSTC_VERSION (debian-kernel.sh).
 debian_toolchain_run() {
 	local root=$1
 	shift
@@ -365,8 +366,8 @@ debian_toolchain_run() {
 	[[ $BUILD_DIR == "$TOP"/* ]] || dirs+=("$BUILD_DIR")
 	# shellcheck disable=SC2016 # the script's own $1.. expand inside it
 	"${sudo[@]}" unshare --mount --propagation private /bin/bash -euc '
-		root=$1 user=$2 n=$3
-		shift 3
+		root=$1 user=$2 force=$3 n=$4
+		shift 4
 		for ((i = 0; i < n; i++)); do
 			mkdir -p "$root$1"
 			mount --rbind "$1" "$root$1"
@@ -375,8 +376,8 @@ debian_toolchain_run() {
 		mount -t proc proc "$root/proc"
 		mount --rbind /dev "$root/dev"
 		exec chroot --userspec="$user" "$root" /usr/bin/env -i HOME=/tmp LANG=C.UTF-8 \
-			PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
-	' _ "$root" "$(id -u):$(id -g)" "${#dirs[@]}" "${dirs[@]}" "$@"
+			PATH=/usr/sbin:/usr/bin:/sbin:/bin ${force:+RUSTC_FORCE_RUSTC_VERSION="$force"} "$@"
+	' _ "$root" "$(id -u):$(id -g)" "${RUSTC_FORCE_RUSTC_VERSION:-}" "${#dirs[@]}" "${dirs[@]}" "$@"
 }
 
 # --- Building modules and checking the logs (build.sh, exercise.sh, lint.sh,
