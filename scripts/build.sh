@@ -33,27 +33,36 @@ if [[ -z ${VARIANTS:-} ]]; then
 	done
 fi
 read -ra variants <<<"$VARIANTS"
+own_kernels=0
 for variant in "${variants[@]}"; do
 	check_kernel "$variant"
+	[[ $variant == debian ]] || own_kernels=1
 done
+# install-deps.sh installs what these kernels need.
+export VARIANTS
 
 if [[ $what == all ]]; then
 	start=$(date +%s)
 	"$TOP/scripts/install-deps.sh" early
-	# The kernel source downloads and unpacks while the rest installs.
+	# The kernel source downloads and unpacks while the rest installs (the
+	# project's own kernels; debian-kernel.sh fetches Debian's).
 	mkdir -p "$BUILD_DIR"
 	fetch_log=$BUILD_DIR/fetch-source.log
-	"$TOP/scripts/fetch-kernel-source.sh" >/dev/null 2>"$fetch_log" &
-	fetch_pid=$!
+	: >"$fetch_log"
+	fetch_pid=''
+	if ((own_kernels)); then
+		"$TOP/scripts/fetch-kernel-source.sh" >/dev/null 2>"$fetch_log" &
+		fetch_pid=$!
+	fi
 	"$TOP/scripts/install-deps.sh" || {
-		kill "$fetch_pid" 2>/dev/null || true
+		[[ -z $fetch_pid ]] || kill "$fetch_pid" 2>/dev/null || true
 		exit 1
 	}
 	fetch_status=0
-	wait "$fetch_pid" || fetch_status=$?
+	[[ -z $fetch_pid ]] || wait "$fetch_pid" || fetch_status=$?
 	cat "$fetch_log" >&2
 	((fetch_status == 0)) || die "fetching the Linux source failed (above)"
-	stage_done deps "$start" "checked (and the Linux source)"
+	stage_done deps "$start" "checked${fetch_pid:+ (and the Linux source)}"
 
 	for variant in "${variants[@]}"; do
 		kdir=$("$TOP/scripts/build-kernel.sh" "$variant")

@@ -46,13 +46,23 @@ EOF
 	exit 1
 fi
 
+# The kernels of this run (VARIANTS, from build.sh; default: the
+# project's own). Only the project's own need clang, lld and bindgen-cli;
+# Debian's kernel needs Debian 13's toolchain (on Debian 13, the system's
+# packages: DEBIAN_TOOLCHAIN_PACKAGES in lib.sh).
+read -ra variants <<<"${VARIANTS:-release}"
+own_kernels=0 debian_kernel=0
+for variant in "${variants[@]}"; do
+	case $variant in
+	debian) debian_kernel=1 ;;
+	*) own_kernels=1 ;;
+	esac
+done
+
 # Each need: how to tell it is there (a command, a /path, or pkg:NAME for an
 # installed Debian package) | the Debian package | why.
 needs=(
-	"clang$LLVM|clang$LLVM|compiles the kernel and the C module (LLVM=$LLVM)"
-	"ld.lld$LLVM|lld$LLVM|links the kernel"
-	"llvm-ar$LLVM|llvm$LLVM|archives and objcopy for the kernel build"
-	"/usr/lib/llvm$LLVM/lib/libclang.so|libclang$LLVM-dev|bindgen reads kernel headers through libclang"
+	"llvm-objdump$LLVM|llvm$LLVM|archives and objcopy for the kernel build, the hot-path check of make lint"
 	"cc|gcc|links Rust programs (bindgen, the test suite) and builds the C test helpers"
 	"/usr/include/stdio.h|libc6-dev|the C library for the host's own helpers"
 	"make|make|drives the build"
@@ -60,7 +70,6 @@ needs=(
 	"flex|flex|kernel configuration (Kconfig)"
 	"bison|bison|kernel configuration (Kconfig)"
 	"bc|bc|kernel build (timeconst)"
-	"cpio|cpio|kernel build (kheaders)"
 	"/usr/include/libelf.h|libelf-dev|objtool, when building the kernel"
 	"/usr/include/openssl/ssl.h|libssl-dev|kernel build host tools"
 	"xz|xz-utils|unpacking the kernel source"
@@ -71,6 +80,22 @@ needs=(
 	"shellcheck|shellcheck|make lint"
 	"git|git|cloning and version stamps"
 )
+
+if ((own_kernels)); then
+	needs+=(
+		"clang$LLVM|clang$LLVM|compiles the kernel and the C module (LLVM=$LLVM)"
+		"ld.lld$LLVM|lld$LLVM|links the kernel"
+		"/usr/lib/llvm$LLVM/lib/libclang.so|libclang$LLVM-dev|bindgen reads kernel headers through libclang"
+		"cpio|cpio|kernel build (kheaders)"
+	)
+fi
+debian_needs=()
+for pkg in "${DEBIAN_TOOLCHAIN_PACKAGES[@]}"; do
+	debian_needs+=("pkg:$pkg|$pkg|builds modules for Debian's kernel with the tools that built it (KERNEL=debian)")
+done
+if ((debian_kernel)) && [[ $(debian_toolchain_kind) == system ]]; then
+	needs+=("${debian_needs[@]}")
+fi
 
 # This machine's own architecture: Debian's busybox-static and the C
 # library's static part. Another one: Debian's cross compiler and libc (the
@@ -95,12 +120,7 @@ bench_needs=(
 	"gdb|gdb|make bench counts each function's instructions through QEMU's gdb stub"
 )
 [[ $mode != bench ]] || needs=("${bench_needs[@]}")
-if [[ $mode == debian ]]; then
-	needs=()
-	for pkg in "${DEBIAN_TOOLCHAIN_PACKAGES[@]}"; do
-		needs+=("pkg:$pkg|$pkg|builds modules for Debian's kernel with the tools that built it (KERNEL=debian)")
-	done
-fi
+[[ $mode != debian ]] || needs=("${debian_needs[@]}")
 
 have() { # how-to-tell: is it there?
 	case $1 in
@@ -182,7 +202,7 @@ else
 fi
 have_bindgen=$(bindgen --version 2>/dev/null | awk '{print $2}' || true)
 # bindgen compiles with cc: not in the early phase.
-if [[ $mode == early ]]; then
+if [[ $mode == early ]] || ((!own_kernels)); then
 	:
 elif [[ -z $have_bindgen ]] || [[ $(printf '%s\n' 0.71.1 "$have_bindgen" | sort -V | head -n1) != 0.71.1 ]]; then
 	rust_todo+=("cargo install --quiet --locked bindgen-cli --version $BINDGEN_VERSION   # the kernel's Rust bindings (needs >= 0.71.1)")

@@ -88,8 +88,10 @@ fi
 # an empty tmpfs hides the path it was built at, and the modules are built
 # against the entry there, as the user, with `make -C KDIR M=...`.
 moved_cache_build() {
-	local entry=$1 out=$2 moved=$3 user
+	local entry=$1 out=$2 moved=$3 user vars=(ARCH="$ARCH" LLVM="$LLVM")
 	user=$(id -un)
+	# Debian's tree: the make variables of its toolchain (kbuild, lib.sh).
+	[[ ! -f $entry/../toolchain.env ]] || mapfile -t vars <"$entry/../toolchain.env"
 	local as_root=()
 	((EUID == 0)) || as_root=(sudo -n)
 	# shellcheck disable=SC2016 # the script's own $1.. expand inside it
@@ -101,14 +103,14 @@ moved_cache_build() {
 		mount -t tmpfs hidden "$cache"
 		exec runuser -u "$user" -- "$@" -C "$moved/${entry#"$cache"/}" M="$module" MO="$out"
 	' _ "$CACHE_DIR" "$entry" "$out" "$moved" "$user" "$TOP" \
-		env PATH="$PATH" HOME="$HOME" RUSTUP_TOOLCHAIN="$RUSTUP_TOOLCHAIN" make ARCH="$ARCH" LLVM="$LLVM"
+		env PATH="$PATH" HOME="$HOME" RUSTUP_TOOLCHAIN="$RUSTUP_TOOLCHAIN" make "${vars[@]}"
 }
 entry=$(readlink -f "$BUILD_DIR/$kernel/kdir")
 cache=$(readlink -f "$CACHE_DIR")
 if [[ $entry != "$cache"/kernels/* ]]; then
 	skip "cache: a moved cache entry still builds the modules" "the $kernel kernel is not in the cache ($entry)"
-elif [[ -f $entry/../toolchain.env ]]; then
-	skip "cache: a moved cache entry still builds the modules" "tried on the kernels this project builds; Debian's tree is built in Debian 13's toolchain"
+elif [[ -f $entry/../toolchain.env && $(debian_toolchain_dir) != / ]]; then
+	skip "cache: a moved cache entry still builds the modules" "Debian's tree here is built in a Debian 13 root, which sees the cache at its own path only"
 elif ((EUID != 0)) && ! sudo -n true 2>/dev/null; then
 	skip "cache: a moved cache entry still builds the modules" "needs root or passwordless sudo (a private mount namespace)"
 else
