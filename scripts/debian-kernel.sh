@@ -63,9 +63,10 @@ say "Debian's kernel: $release, version $version"
 root=$("$TOP/scripts/debian-toolchain.sh")
 in_toolchain() { debian_toolchain_run "$root" "$@"; }
 # The compilers, by the names in Debian's .config (read below): gcc as
-# x86_64-linux-gnu-gcc-14, so that CONFIG_CC_VERSION_TEXT comes out the same.
+# x86_64-linux-gnu-gcc-14, so that CONFIG_CC_VERSION_TEXT comes out the same,
+# and binutils, not LLVM (an LLVM= in the environment would choose lld).
 cc=x86_64-linux-gnu-gcc-14
-toolchain_vars=(CC="$cc" HOSTCC="$cc" RUSTC=/usr/bin/rustc BINDGEN=/usr/bin/bindgen
+toolchain_vars=(LLVM= CC="$cc" HOSTCC="$cc" RUSTC=/usr/bin/rustc BINDGEN=/usr/bin/bindgen
 	CLIPPY_DRIVER=/usr/bin/clippy-driver)
 versions=$(in_toolchain /bin/sh -c "$cc --version | head -n1; /usr/bin/rustc --version; /usr/bin/bindgen --version; pahole --version; ld --version | head -n1") ||
 	die "the Debian 13 toolchain is incomplete (gcc-14, rustc, bindgen, pahole): run 'make KERNEL=debian' again, or see 'make doctor'"
