@@ -407,13 +407,12 @@ kbuild() {
 # make lint and make fmt (its .rustfmt.toml, checkpatch.pl); they never
 # download one.
 cached_kernel_source() {
-	local src kernel
-	for kernel in $KERNELS; do
-		# A build of the project's has its source behind `source`;
-		# Debian's tree is its own source.
-		src=$(readlink -f "$BUILD_DIR/$kernel/kdir/source" 2>/dev/null || readlink -f "$BUILD_DIR/$kernel/kdir" 2>/dev/null || true)
-		if [[ -n $src && -f $src/.rustfmt.toml ]]; then
-			echo "$src"
+	local src
+	# A build of the project's has its source behind `source`; Debian's
+	# tree is its own source.
+	for src in "$BUILD_DIR"/{release,debug}/kdir/source "$BUILD_DIR"/debian/kdir; do
+		if [[ -f $src/.rustfmt.toml ]]; then
+			readlink -f "$src"
 			return
 		fi
 	done
