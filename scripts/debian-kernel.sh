@@ -65,8 +65,11 @@ in_toolchain() { debian_toolchain_run "$root" "$@"; }
 # The compilers, by the names in Debian's .config (read below): gcc as
 # x86_64-linux-gnu-gcc-14, so that CONFIG_CC_VERSION_TEXT comes out the same,
 # and binutils, not LLVM (an LLVM= in the environment would choose lld).
+# ARCH as Debian's build spells it (x86, not x86_64: .config's first
+# lines name it).
 cc=x86_64-linux-gnu-gcc-14
-toolchain_vars=(LLVM= CC="$cc" HOSTCC="$cc" RUSTC=/usr/bin/rustc BINDGEN=/usr/bin/bindgen
+kbuild_arch=${KERNEL_IMAGE#arch/}
+toolchain_vars=(ARCH="${kbuild_arch%%/*}" LLVM= CC="$cc" HOSTCC="$cc" RUSTC=/usr/bin/rustc BINDGEN=/usr/bin/bindgen
 	CLIPPY_DRIVER=/usr/bin/clippy-driver)
 versions=$(in_toolchain /bin/sh -c "$cc --version | head -n1; /usr/bin/rustc --version; /usr/bin/bindgen --version; pahole --version; ld --version | head -n1") ||
 	die "the Debian 13 toolchain is incomplete (gcc-14, rustc, bindgen, pahole): run 'make KERNEL=debian' again, or see 'make doctor'"
