@@ -123,7 +123,9 @@ tmp=$(mktemp -d -p "${TMPDIR:-/tmp}")
 trap 'rm -rf "$tmp"' EXIT
 
 # --- The per-boot archive: what to run, and the files from --add. ---------
-printf 'MODE=%s\nLOAD=%s\n' "$mode" "$load" >"$tmp/run.conf"
+# The exit-status marker's token: new at every boot (qemu/init).
+token=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+printf 'MODE=%s\nLOAD=%s\nTOKEN=%s\n' "$mode" "$load" "$token" >"$tmp/run.conf"
 printf '%s\n' "$cmd" >"$tmp/cmd"
 {
 	echo "file /etc/sample/run.conf $tmp/run.conf 0644 0 0"
@@ -231,7 +233,7 @@ tr -d '\r' <"$log" >"$tmp/console.txt"
 kernel_line='\[ *[0-9]+\.[0-9]+\] '
 problem_re="${kernel_line}.*(Kernel panic|Oops|BUG:|WARNING:|general protection fault|UBSAN:|kmemleak: [0-9]+ new suspected|possible recursive locking|circular locking|inconsistent lock state|INFO: task .* blocked|Call [Tt]race:)|${kernel_line} *not ok |^unreferenced object 0x"
 problems=$(grep -a -n -E "$problem_re" "$tmp/console.txt" || true)
-status=$(grep -a -o -E '^SAMPLE-EXIT-STATUS: [0-9]+' "$tmp/console.txt" | tail -n1 | cut -d' ' -f2 || true)
+status=$(grep -a -o -E "SAMPLE-EXIT-STATUS-$token: [0-9]+" "$tmp/console.txt" | tail -n1 | cut -d' ' -f2 || true)
 
 if [[ -n $problems ]]; then
 	echo >&2

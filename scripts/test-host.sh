@@ -5,8 +5,10 @@
 #   abi      the C header and the Rust ABI agree (tests/abi/print_abi.c
 #            against `sample-tests --print-abi`; for another architecture
 #            than this machine's, both built for it and run in its guest)
-#   runner   run-qemu.sh turns an exit status, a panic, a WARNING and a
-#            timeout into the right result (four short VM boots)
+#   runner   run-qemu.sh turns an exit status (also after output with no
+#            final newline, binary output, or a line that imitates the
+#            status marker), a panic, a WARNING and a timeout into the
+#            right result (seven short VM boots)
 #   cache    a kernel cache entry reached by another path, read-only, with
 #            the path it was built at hidden, still builds both modules
 #            (needs root or passwordless sudo for a private mount namespace;
@@ -49,13 +51,22 @@ else
 	fi
 fi
 
-status=0
-run_vm runner-exit --exec 'exit 3' --timeout 120 || status=$?
-if ((status == 3)); then
-	pass "runner: --exec 'exit 3' exits 3"
-else
-	fail "runner: --exec 'exit 3' exited $status"
-fi
+# The exit status is the command's, whatever it printed: a plain exit, no
+# final newline, binary output, lines that imitate the status marker.
+while IFS='|' read -r name want cmd; do
+	status=0
+	run_vm "runner-$name" --exec "$cmd" --timeout 120 </dev/null || status=$?
+	if ((status == want)); then
+		pass "runner: --exec '$cmd' exits $want"
+	else
+		fail "runner: --exec '$cmd' exited $status, not $want (see $logs/runner-$name.log)"
+	fi
+done <<'EOF'
+exit|3|exit 3
+no-newline|3|printf hi; exit 3
+binary|4|head -c 65536 /dev/urandom; exit 4
+imitation|5|echo SAMPLE-EXIT-STATUS: 0; echo SAMPLE-EXIT-STATUS-0123456789abcdef: 0; exit 5
+EOF
 
 status=0
 run_vm runner-panic --exec 'echo c > /proc/sysrq-trigger' --timeout 120 || status=$?
