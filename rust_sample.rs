@@ -34,14 +34,39 @@
 //!    because [`Kiocb`] does not expose the file it belongs to.
 
 use kernel::{
-    fs::{file::flags::O_NONBLOCK, File, Kiocb, LocalFile},
-    ioctl::{_IO, _IOR, _IOW},
-    iov::{IovIterDest, IovIterSource},
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
-    new_condvar, new_mutex,
+    fs::{
+        file::flags::O_NONBLOCK,
+        File,
+        Kiocb,
+        LocalFile, //
+    },
+    ioctl::{
+        _IO,
+        _IOR,
+        _IOW, //
+    },
+    iov::{
+        IovIterDest,
+        IovIterSource, //
+    },
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    new_condvar,
+    new_mutex,
     prelude::*,
-    sync::{Arc, ArcBorrow, CondVar, Mutex},
-    uaccess::{UserPtr, UserSlice},
+    sync::{
+        Arc,
+        ArcBorrow,
+        CondVar,
+        Mutex, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    }, //
 };
 
 #[path = "src/ring.rs"]
@@ -53,7 +78,12 @@ use ring::Ring;
 #[allow(dead_code)]
 #[path = "src/sample_abi.rs"]
 mod abi;
-use abi::{SampleStats, CAPACITY_MAX, CAPACITY_MIN, SAMPLE_IOC_MAGIC};
+use abi::{
+    SampleStats,
+    CAPACITY_MAX,
+    CAPACITY_MIN,
+    SAMPLE_IOC_MAGIC, //
+};
 
 // ---------------------------------------------------------------------------
 // The module, its parameter and its ioctl numbers
@@ -140,7 +170,12 @@ struct Access {
 
 impl Access {
     fn of(file: &File) -> Self {
-        use kernel::fs::file::flags::{O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY};
+        use kernel::fs::file::flags::{
+            O_ACCMODE,
+            O_RDONLY,
+            O_RDWR,
+            O_WRONLY, //
+        };
         let mode = file.flags() & O_ACCMODE;
         Self {
             reads: mode == O_RDONLY || mode == O_RDWR,

@@ -5,6 +5,8 @@
 #
 #   rustfmt      rust_sample.rs, src/*.rs and the exercises' .rs files, with
 #                the kernel source's .rustfmt.toml (as `make rustfmtcheck`)
+#   imports      the same files import one item per line (the kernel's
+#                coding guidelines)
 #   suite        tests/suite: `cargo fmt --check`, `cargo clippy -D warnings`
 #   clippy       the two modules built with CLIPPY=1: no warning at all
 #   exercises    every exercise's solution built with CLIPPY=1: no warning
@@ -50,6 +52,18 @@ mapfile -t c_files < <(ls src/*.c src/*.h tests/runner/warn_module/*.c; find exe
 mapfile -t shell_files < <(ls scripts/*.sh .ci/run qemu/init exercises/*/check.sh)
 
 check rustfmt rustfmt --check --color never --edition 2021 --config-path "$ksrc/.rustfmt.toml" "${rust_files[@]}"
+
+# Imports one item per line, as the kernel's
+# Documentation/rust/coding-guidelines.rst asks ("Do not use this style":
+# `use kernel::{fs::{File, Kiocb}, ...}`); the trailing `//` on each list's
+# last item makes rustfmt keep them vertical.
+condensed_imports() {
+	awk '/^[ \t]*(pub(\([a-z]+\))? )?use / { u = 1 }
+		u && /[A-Za-z0-9_*}] *, *[A-Za-z_{]/ { print FILENAME ":" FNR ": more than one item: " $0; bad = 1 }
+		u && /;/ { u = 0 }
+		END { exit bad }' "$@"
+}
+check imports condensed_imports "${rust_files[@]}"
 
 suite=(--manifest-path tests/suite/Cargo.toml)
 check suite-fmt cargo fmt "${suite[@]}" --check

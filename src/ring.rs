@@ -12,7 +12,10 @@
 //! order. The unit tests at the end run under KUnit when the module is loaded into a
 //! kernel built with `CONFIG_KUNIT`.
 
-use kernel::{alloc::flags::__GFP_NOWARN, prelude::*};
+use kernel::{
+    alloc::flags::__GFP_NOWARN,
+    prelude::*, //
+};
 
 /// A byte ring with a fixed capacity, allocated once.
 pub(crate) struct Ring {

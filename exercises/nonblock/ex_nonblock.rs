@@ -9,12 +9,27 @@
 //! both return `EAGAIN` instead when the file has `O_NONBLOCK` (README.md).
 
 use kernel::{
-    fs::{File, Kiocb},
-    iov::{IovIterDest, IovIterSource},
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
-    new_condvar, new_mutex,
+    fs::{
+        File,
+        Kiocb, //
+    },
+    iov::{
+        IovIterDest,
+        IovIterSource, //
+    },
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    new_condvar,
+    new_mutex,
     prelude::*,
-    sync::{Arc, CondVar, Mutex},
+    sync::{
+        Arc,
+        CondVar,
+        Mutex, //
+    }, //
 };
 
 module! {

@@ -5,12 +5,22 @@
 //! and their bytes. Show the counts in `/proc/PID/fdinfo/FD` (README.md).
 
 use kernel::{
-    fs::{File, Kiocb},
+    fs::{
+        File,
+        Kiocb, //
+    },
     iov::IovIterSource,
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
     new_mutex,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc,
+        Mutex, //
+    }, //
 };
 
 module! {

@@ -6,11 +6,21 @@
 //! version is written the C way and forgets it. The compiler refuses it.
 
 use kernel::{
-    fs::{File, Kiocb},
-    iov::{IovIterDest, IovIterSource},
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    fs::{
+        File,
+        Kiocb, //
+    },
+    iov::{
+        IovIterDest,
+        IovIterSource, //
+    },
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
     prelude::*,
-    str::CString,
+    str::CString, //
 };
 
 module! {

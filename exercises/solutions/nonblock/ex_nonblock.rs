@@ -9,12 +9,28 @@
 //! return `EAGAIN` instead when the file has `O_NONBLOCK`.
 
 use kernel::{
-    fs::{file::flags::O_NONBLOCK, File, Kiocb},
-    iov::{IovIterDest, IovIterSource},
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
-    new_condvar, new_mutex,
+    fs::{
+        file::flags::O_NONBLOCK,
+        File,
+        Kiocb, //
+    },
+    iov::{
+        IovIterDest,
+        IovIterSource, //
+    },
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    new_condvar,
+    new_mutex,
     prelude::*,
-    sync::{Arc, CondVar, Mutex},
+    sync::{
+        Arc,
+        CondVar,
+        Mutex, //
+    }, //
 };
 
 module! {

@@ -5,14 +5,25 @@
 //! and their bytes, which `/proc/PID/fdinfo/FD` shows.
 
 use kernel::{
-    fs::{File, Kiocb},
+    fs::{
+        File,
+        Kiocb, //
+    },
     iov::IovIterSource,
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
     new_mutex,
     prelude::*,
     seq_file::SeqFile,
     seq_print,
-    sync::{Arc, ArcBorrow, Mutex},
+    sync::{
+        Arc,
+        ArcBorrow,
+        Mutex, //
+    }, //
 };
 
 module! {

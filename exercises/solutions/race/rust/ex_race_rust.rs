@@ -6,11 +6,21 @@
 //! lock: the only way to reach it is to take the lock.
 
 use kernel::{
-    fs::{File, Kiocb},
-    iov::{IovIterDest, IovIterSource},
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    fs::{
+        File,
+        Kiocb, //
+    },
+    iov::{
+        IovIterDest,
+        IovIterSource, //
+    },
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
     prelude::*,
-    str::CString,
+    str::CString, //
 };
 
 module! {
