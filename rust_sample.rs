@@ -23,22 +23,23 @@
 //!
 //! # Safety
 //!
-//! The driver has three `unsafe` blocks, all forced by gaps in the 7.3 kernel
-//! crate and each with a safety comment that says why it is sound:
+//! What the 7.3 kernel crate lacks is in `src/kernel_ext.rs`, written as an
+//! upstream abstraction: reading a kiocb's `O_NONBLOCK` is safe there, and
+//! marking a file a stream is an `unsafe fn`. The driver keeps the two
+//! `unsafe` blocks that soundness asks of it, each with a `// SAFETY:`
+//! comment that says why it holds, and the global lock's declaration:
 //!
-//! 1. initialising the global lock that lets `open` find the queue, because a
-//!    `static` lock cannot be initialised in `const` context;
-//! 2. marking the file a stream in `open` (the kernel's `stream_open`), which
-//!    [`File`] has no method for;
-//! 3. reading the file's `O_NONBLOCK` flag in `read_iter`/`write_iter`,
-//!    because [`Kiocb`] does not expose the file it belongs to.
+//! 1. `DEVICE`, the global lock that lets `open` find the queue, is declared
+//!    `unsafe(uninit)` and initialised in an `unsafe` block
+//!    (`GlobalLock::init` is an `unsafe fn`), because a `static` lock cannot
+//!    be initialised in `const` context;
+//! 2. `open` calls `kernel_ext::stream_open`, whose precondition (the file is
+//!    not shared yet) only `open` can promise.
 
 use kernel::{
     fs::{
-        file::flags::O_NONBLOCK,
         File,
-        Kiocb,
-        LocalFile, //
+        Kiocb, //
     },
     ioctl::{
         _IO,
@@ -72,6 +73,13 @@ use kernel::{
 #[path = "src/ring.rs"]
 mod ring;
 use ring::Ring;
+
+#[path = "src/kernel_ext.rs"]
+mod kernel_ext;
+use kernel_ext::{
+    kiocb_nonblocking,
+    stream_open, //
+};
 
 // The ABI module is shared with the userspace test suite, which uses the
 // parts that a driver does not need (`SampleStats::from_bytes`).
@@ -184,19 +192,6 @@ impl Access {
     }
 }
 
-/// Whether this read or write must not sleep, as the file says right now:
-/// `fcntl(F_SETFL)` may change `O_NONBLOCK` while the file is open.
-fn is_nonblocking(kiocb: &Kiocb<'_, Arc<SampleDevice>>) -> bool {
-    // SAFETY: The VFS calls `read_iter`/`write_iter` with a valid kiocb whose
-    // `ki_filp` is the file being read or written, and holds a reference to
-    // it for the whole call, so it outlives the `&LocalFile` made here.
-    // `LocalFile` also asks that an `fdget_pos` that did not take
-    // `f_pos_lock` be on this thread: the only one is the `read(2)` or
-    // `write(2)` that called us (a stream takes no position lock).
-    let file = unsafe { LocalFile::from_raw_file((*kiocb.as_raw()).ki_filp) };
-    file.flags() & O_NONBLOCK != 0
-}
-
 // The module's one device, for `open` to find. The module publishes it in
 // `init` before registering the misc device, and takes it back on unload.
 kernel::sync::global_lock! {
@@ -211,11 +206,9 @@ kernel::sync::global_lock! {
 fn sample_open(file: &File) -> Result<Arc<SampleDevice>> {
     let dev = DEVICE.lock().clone().ok_or(ENODEV)?;
     // A stream, like a pipe: no position, so pread and pwrite get ESPIPE.
-    // SAFETY: `file` is the file being opened, valid for this call and not
-    // yet in any process's file table, so nothing else reads or changes
-    // its mode meanwhile; `stream_open` only clears and sets bits of
-    // `f_mode` (fs/open.c), which is what it is for, from `open`.
-    unsafe { kernel::bindings::stream_open((*file.as_ptr()).f_inode, file.as_ptr()) };
+    // SAFETY: `file` is the file being opened: it is not in any process's
+    // file table yet, so nothing else reads or changes its mode meanwhile.
+    unsafe { stream_open(file) };
     let access = Access::of(file);
     let mut queue = dev.queue.lock();
     queue.readers += u32::from(access.reads);
@@ -257,7 +250,7 @@ fn sample_read_iter(
             return Ok(0); // End of file.
         }
         // Looked at only when the call would sleep: off the fast path.
-        if is_nonblocking(&kiocb) {
+        if kiocb_nonblocking(&kiocb) {
             return Err(EAGAIN);
         }
         // `CondVar` waits exclusively, but every wake-up here is a
@@ -299,7 +292,7 @@ fn sample_write_iter(
     let mut queue = dev.queue.lock();
     while queue.ring.is_full() {
         // Looked at only when the call would sleep: off the fast path.
-        if is_nonblocking(&kiocb) {
+        if kiocb_nonblocking(&kiocb) {
             return Err(EAGAIN);
         }
         if dev.space_available.wait_interruptible(&mut queue) {
