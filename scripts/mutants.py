@@ -91,11 +91,9 @@ def run(m, ko):
     """Boots the VM with the mutant; returns (killed, why)."""
     driver = m["driver"]
     only = " --only capacity" if m["kernel"] == "debug" else ""
-    cmd = [str(TOP / "scripts" / "run-qemu.sh"), "--smp", "1", "--timeout", str(LIMIT[m["kernel"]]),
+    cmd = [str(TOP / "scripts" / "run-qemu.sh"), "--kernel", m["kernel"], "--smp", "1", "--timeout", str(LIMIT[m["kernel"]]),
            "--add", f"{ko}:/lib/modules/{driver}.ko",
            "--exec", f"SAMPLE_CASE_TIMEOUT={CASE_LIMIT[m['kernel']]} sample-tests --device {driver} --fail-fast{only}"]
-    if m["kernel"] == "debug":
-        cmd.insert(1, "--debug")
     log = ko.parent.parent / "run.log"
     with open(log, "w") as out:
         status = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT).returncode

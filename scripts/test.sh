@@ -92,7 +92,7 @@ guest_run() {
 
 if testing release; then
 	say "the suite on the release kernel ($ARCH)"
-	guest_run release suite-release --test --timeout 1800
+	guest_run release suite-release --kernel release --test --timeout 1800
 	mark_suite release "$logs/suite-release.log"
 else
 	breakdown+=("release: not run (VARIANTS=$VARIANTS)")
