@@ -49,8 +49,10 @@ while read -r pkg; do
 	fi
 done < <(private_apt_cache "" pkgnames linux-image- | grep -E "$image_re" || true)
 if [[ -z $best ]]; then
-	carried=$(private_apt_cache "" pkgnames linux-image- | grep -E "^linux-image-[0-9.]+\+deb[0-9]+-$flavour\$" | sort -V | paste -sd ' ')
-	die "Debian's archive carries no Linux $KERNEL_VERSION image for $flavour any more (trixie and trixie-backports carry: ${carried:-none}); KERNEL=release builds the sample's own"
+	# What the archive does carry: the versions of the flavour's metapackage.
+	carried=$(private_apt_cache "" madison "linux-image-$flavour" 2>/dev/null |
+		awk -F' [|] ' '{ split($3, w, " "); printf "%s%s in %s", sep, $2, w[2]; sep = ", " }')
+	die "Debian's archive carries no Linux $KERNEL_VERSION image for $flavour any more (linux-image-$flavour: ${carried:-none}); KERNEL=release builds the sample's own"
 fi
 release=${best#linux-image-}           # 7.3.4+deb13-amd64
 abi=${release%-"$flavour"}             # 7.3.4+deb13
