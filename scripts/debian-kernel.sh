@@ -141,8 +141,7 @@ check_symbols() {
 	local tree=$1 missing total
 	total=$(cat "$tree"/rust/exports_*_generated.h | wc -l)
 	((total > 0)) || fail_check symbols "the rebuilt rust/ exports nothing (log: $out/modules_prepare.log)"
-	missing=$(sed -n 's/^EXPORT_SYMBOL_RUST_GPL(\(.*\));$/\1/p' "$tree"/rust/exports_*_generated.h |
-		sort | comm -23 - <(cut -f2 "$tree/Module.symvers" | sort))
+	missing=$(rust_exports_missing "$tree")
 	if [[ -n $missing ]]; then
 		fail_check symbols "$(wc -l <<<"$missing") of $total Rust symbols of the rebuilt rust/ are not in Debian's Module.symvers (first: $(head -n1 <<<"$missing")): rustc or bindgen differ from the kernel's"
 	fi

@@ -403,6 +403,16 @@ kbuild() {
 	debian_toolchain_run "$root" make -C "$kdir" M="$dir" ${out:+"MO=$out"} "${vars[@]}" "$@"
 }
 
+# rust_exports_missing TREE: the Rust symbols that TREE's rust/ exports
+# (rust/exports_*_generated.h) and its Module.symvers does not list, one per
+# line. rustc hashes its version into every Rust symbol name, so any name
+# here means rust/ was built by another rustc or bindgen than the kernel
+# (debian-kernel.sh, doctor.sh).
+rust_exports_missing() {
+	sed -n 's/^EXPORT_SYMBOL_RUST_GPL(\(.*\));$/\1/p' "$1"/rust/exports_*_generated.h | sort |
+		comm -23 - <(cut -f2 "$1/Module.symvers" | sort)
+}
+
 # cached_kernel_source: a kernel source tree in the cache, for
 # make lint and make fmt (its .rustfmt.toml, checkpatch.pl); they never
 # download one.
