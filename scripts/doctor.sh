@@ -49,7 +49,6 @@ fi
 kdir=$(cd "$kdir" && pwd -P)
 say "can a Rust module be built against $kdir?"
 
-RESULT_PREFIX=''
 # The errors a user would meet, for the checks that failed.
 meets=()
 

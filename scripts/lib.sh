@@ -133,24 +133,61 @@ need_variant() {
 	VARIANTS=$variant KERNEL_WHY=$why "$TOP/scripts/build.sh" all >&2
 }
 
-# --- Counting results (test.sh, test-host.sh, lint.sh, check-exercises.sh).
-# Each prints one "ok ..."/"not ok ..."/"skip ..." line per check, keeps
-# logs in $logs and ends with summary_line: "N passed, N failed". These
-# helpers keep the totals. RESULT_PREFIX goes before every name (test.sh
-# and test-host.sh: "host ", so that make test's lines say where they ran).
-passed=0 failed=0 skipped=0
-RESULT_PREFIX=${RESULT_PREFIX-}
+# --- Results, in KTAP (Documentation/dev-tools/ktap.rst): test.sh,
+# test-host.sh, lint.sh, check-exercises.sh. Each prints a KTAP document, one
+# result line per check (a failure's reasons on "# " lines before it), keeps
+# logs in $logs, and ends with summary_line: "N passed, N failed". These
+# helpers number the results and keep the totals of the leaf cases.
+passed=0 failed=0 skipped=0 ktap_number=0
+# ktap_next: the next result's number, in $ktap_number; the document's
+# version line comes before the first.
+ktap_next() {
+	((ktap_number > 0)) || echo "KTAP version 1"
+	ktap_number=$((ktap_number + 1))
+}
+# ktap_result ok|"not ok" NAME [DIRECTIVE]: one result line. A KTAP
+# description cannot hold '#'.
+ktap_result() {
+	echo "$1 $ktap_number ${2//#/}${3:+ # $3}"
+}
 pass() {
 	passed=$((passed + 1))
-	echo "ok $RESULT_PREFIX$1"
+	ktap_next
+	ktap_result ok "$1"
 }
-fail() {
+fail() { # NAME [WHY]
 	failed=$((failed + 1))
-	echo "not ok $RESULT_PREFIX$1${2:+: $2}"
+	ktap_next
+	local line
+	[[ -z ${2:-} ]] || while IFS= read -r line; do echo "# $line"; done <<<"$2"
+	ktap_result "not ok" "$1"
 }
-skip() {
+skip() { # NAME WHY: not a pass
 	skipped=$((skipped + 1))
-	echo "skip $RESULT_PREFIX$1: $2"
+	ktap_next
+	ktap_result ok "$1" "SKIP $2"
+}
+
+# ktap_subtest LABEL LOG [KTAP.PY ARGS...]: the first KTAP document in LOG
+# (scripts/ktap.py, the one reader) as subtest LABEL of this document, its
+# leaf cases added to the totals, then its own result line. Leaves the
+# counts in $logs/LABEL.counts (for a breakdown) and returns ktap.py's
+# status: 0 passed, 1 failed, 2 no KTAP in LOG (counted as one failure).
+# shellcheck disable=SC2154 # $logs: set by the test script
+ktap_subtest() {
+	local label=$1 log=$2 status=0 p f s
+	shift 2
+	ktap_next
+	python3 "$TOP/scripts/ktap.py" count "$log" --subtest "$label" --indent 4 \
+		--counts "$logs/$label.counts" "$@" || status=$?
+	read -r _ p f s < <(grep '^total ' "$logs/$label.counts")
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	if ((f == 0)); then
+		ktap_result ok "$label"
+	else
+		ktap_result "not ok" "$label"
+	fi
+	return "$status"
 }
 
 # run_vm NAME ARGS...: runs the VM quietly, keeping its output in $logs/NAME.log.
@@ -165,32 +202,15 @@ run_vm() {
 	return "$status"
 }
 
-# count_summary LOG: adds the last "N passed, N failed[, N skipped]" line of
-# LOG to the totals and leaves it in $summary (empty if LOG has none). Not
-# for a $(...) subshell: the totals would be lost.
-count_summary() {
-	local p f
-	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n1 | tr -d '\r' || true)
-	[[ -n $summary ]] || return 0
-	read -r p _ f _ <<<"$summary"
-	passed=$((passed + p))
-	failed=$((failed + f))
-	if [[ $summary =~ ([0-9]+)\ skipped ]]; then
-		skipped=$((skipped + BASH_REMATCH[1]))
-	fi
-}
-
-# host_run LABEL SCRIPT: a host-side script that prints ok/not ok lines and
-# "N passed, N failed"; its counts join the totals. A script that fails
-# without a failed case to show for it counts as one more failure.
+# host_run LABEL SCRIPT: a host-side script that prints KTAP, as a subtest
+# of this document. A script that fails without a failed case to show for
+# it counts as one more failure, with the end of its log.
 host_run() {
-	local label=$1 script=$2 status=0 summary
+	local label=$1 script=$2 status=0 before=$failed
 	"$script" >"$logs/$label.log" 2>&1 || status=$?
-	grep -a -E '^(\[[a-z-]+\] )*(ok|not ok|skip) ' "$logs/$label.log" | sed "s/^/[$label] /" || true
-	count_summary "$logs/$label.log"
-	if ((status != 0)) && [[ -z $summary || $summary == *" 0 failed"* ]]; then
-		tail -n 20 "$logs/$label.log" | sed "s/^/[$label] /"
-		fail "$label: $script failed (exit $status; log: $logs/$label.log)"
+	ktap_subtest "$label" "$logs/$label.log" || true
+	if ((status != 0 && failed == before)); then
+		fail "$label: $script failed (exit $status; log: $logs/$label.log)" "$(tail -n 20 "$logs/$label.log")"
 	fi
 	return 0
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make lint`: every style and static check, without a VM. One `ok`/`not ok`
-# line per check (a failing check's output follows it), then
+# `make lint`: every style and static check, without a VM, in KTAP: one
+# `ok`/`not ok` line per check (a failing check's output on "# " lines
+# before it), then
 # "N passed, N failed"; exit 0 only if every check passed.
 #
 #   rustfmt      rust_sample.rs, src/*.rs and the exercises' .rs files, with
@@ -42,8 +43,7 @@ check() {
 	if ((status == 0)); then
 		pass "$name"
 	else
-		fail "$name" "exit $status"
-		sed 's/^/    /' "$logs/$name.log" | head -n 80
+		fail "$name" "exit $status"$'\n'"$(head -n 80 "$logs/$name.log")"
 	fi
 }
 
@@ -78,8 +78,7 @@ modules_clippy() {
 check modules-clippy modules_clippy
 # A clean build log, besides the exit status.
 if grep -q -E "$WARNINGS_RE" "$logs/modules-clippy.log"; then
-	fail modules-clippy-warnings
-	grep -E -A8 "$WARNINGS_RE" "$logs/modules-clippy.log" | sed 's/^/    /'
+	fail modules-clippy-warnings "$(grep -E -A8 "$WARNINGS_RE" "$logs/modules-clippy.log")"
 else
 	pass modules-clippy-warnings
 fi

@@ -28,6 +28,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import ktap  # scripts/ktap.py: the project's one KTAP reader
+
 TOP = Path(__file__).resolve().parent.parent
 # scripts/mutants.sh sources lib.sh, which says where (build/ARCH).
 BUILD = Path(os.environ["BUILD_DIR"])
@@ -100,9 +102,10 @@ def run(m, ko):
     text = log.read_text(errors="replace").replace("\r", "")
     if status == 0:
         return False, "every case passed"
-    for line in text.splitlines():
-        if line.startswith("not ok "):
-            return True, "case failed: " + line[len("not ok "):][:200]
+    _, root = ktap.count(log)
+    failure = ktap.first_failure(root) if root else ""
+    if failure:
+        return True, "case failed: " + failure[:200]
     if status == 124:
         return True, f"timed out after {LIMIT[m['kernel']]} s"
     if "the kernel reported problems" in text:

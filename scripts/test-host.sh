@@ -13,11 +13,13 @@
 #            the path it was built at hidden, still builds both modules
 #            (needs root or passwordless sudo for a private mount namespace;
 #            otherwise a skip)
+#   ktap     the kernel's tools/testing/kunit/kunit.py parse reads a short
+#            run of the suite: the same count as scripts/ktap.py, and a
+#            failure when one case is made to fail
 #   lint     scripts/lint.sh: rustfmt, clippy, hot path, checkpatch, shellcheck
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
-RESULT_PREFIX="host "
 
 # The kernel of the quick start (KERNEL, else default_kernel in lib.sh):
 # a fresh Debian 13 machine tests Debian's kernel here and builds none.
@@ -93,6 +95,36 @@ if ((status == 124)) && grep -q 'did not finish within 15s' "$logs/runner-timeou
 else
 	fail "runner: --timeout did not work (exit $status)"
 fi
+
+# --- KTAP: the kernel's own parser reads the suite. ----------------------------
+# A short run of the suite (the stats cases, both drivers, parity) through
+# tools/testing/kunit/kunit.py parse of the kernel tree: it must count what
+# scripts/ktap.py counts, and see a failure when one case is made to fail.
+ktap_check() {
+	local kunit log=$logs/ktap-suite.log bad=$logs/ktap-suite-one-failure.log want out status p f s
+	kunit=$(cached_kernel_source)/tools/testing/kunit/kunit.py
+	run_vm ktap-suite --exec 'sample-tests --only stats' --timeout 120 </dev/null ||
+		{ fail "ktap: the suite's short run failed (see $log)"; return; }
+	python3 "$TOP/scripts/ktap.py" count "$log" --counts "$logs/ktap-suite.counts" >/dev/null || true
+	read -r _ p f s < <(grep '^total ' "$logs/ktap-suite.counts")
+	want=$((p + f + s))
+	status=0
+	out=$(python3 "$kunit" parse "$log" 2>&1) || status=$?
+	if ((status == 0 && want > 0)) && grep -q "Ran $want tests: passed: $want\$" <<<"$out"; then
+		pass "ktap: kunit.py parse reads the suite's KTAP: $want tests, all passed"
+	else
+		fail "ktap: kunit.py parse did not read the suite's $want tests (exit $status)" "$(tail -n 5 <<<"$out")"
+	fi
+	sed '0,/^    ok 1 /s//    not ok 1 /' "$log" >"$bad"
+	status=0
+	out=$(python3 "$kunit" parse "$bad" 2>&1) || status=$?
+	if ((status != 0)) && grep -q "Ran $want tests: passed: $((want - 1)), failed: 1\$" <<<"$out"; then
+		pass "ktap: kunit.py parse reports the one case made to fail"
+	else
+		fail "ktap: kunit.py parse missed the case made to fail (exit $status)" "$(tail -n 5 <<<"$out")"
+	fi
+}
+ktap_check
 
 # --- The kernel cache, moved. ------------------------------------------------
 # In a private mount namespace: the cache is bound read-only at another path,

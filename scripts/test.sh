@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: every check, ending with one line "N passed, N failed".
+# `make test`: every check, as one KTAP document (each part a subtest:
+# host, exercises, each kernel's suite, KUnit, fuzz; scripts/ktap.py reads
+# them), then a breakdown and one line "N passed, N failed".
 #
 #   1. host: `make test-host` (scripts/test-host.sh: the ABI, the runner's
 #      self-tests, lint); every exercise's solution passes and its starting
@@ -21,7 +23,6 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
-RESULT_PREFIX="host "
 
 # VARIANTS chooses the kernels (default all of them for this
 # architecture); a kernel is built (or fetched) here the first time. The
@@ -47,15 +48,13 @@ mark() {
 		$((passed - counted_p)) $((failed - counted_f)) $((skipped - counted_s)))")
 	counted_p=$passed counted_f=$failed counted_s=$skipped
 }
-# mark_suite KERNEL LOG: per driver, its cases, then the parity check and
-# anything else the run counted (a failed VM run).
+# mark_suite KERNEL: per driver, its cases, then the parity check and
+# anything else the run counted (a failed VM run), from the counts that
+# ktap.py wrote for the subtest KERNEL.
 mark_suite() {
-	local kernel=$1 log=$2 dev p f s results
-	results=$(tr -d '\r' <"$log")
+	local kernel=$1 dev p f s
 	for dev in rust_sample c_sample; do
-		p=$(grep -c -E "^ok [0-9]+ $dev [^ ]+$" <<<"$results" || true)
-		s=$(grep -c -E "^ok [0-9]+ $dev .* # SKIP " <<<"$results" || true)
-		f=$(grep -c -E "^not ok [0-9]+ $dev " <<<"$results" || true)
+		read -r _ _ p f s < <(grep "^counts $dev " "$logs/$kernel.counts" || echo "counts $dev 0 0 0")
 		breakdown+=("$(printf '%-28s %4d passed, %d failed, %d skipped' "$kernel: $dev cases" "$p" "$f" "$s")")
 		counted_p=$((counted_p + p)) counted_f=$((counted_f + f)) counted_s=$((counted_s + s))
 	done
@@ -70,22 +69,19 @@ say "exercises: every solution passes, every starting point fails"
 host_run exercises "$TOP/scripts/check-exercises.sh"
 mark "exercises"
 
-# --- 2 to 4. In the guest. -------------------------------------------------
-# guest_run LABEL LOGNAME RUNNER-ARGS...: runs the VM and adds the guest's
-# "N passed, N failed" to the totals; a VM run that fails for another reason
-# (a kernel report, a crash, a timeout) counts as one more failure.
+# --- 2 to 5. In the guest. -------------------------------------------------
+# guest_run LABEL LOGNAME RUNNER-ARGS...: runs the VM; the guest's KTAP
+# becomes subtest LABEL. A VM run that fails for another reason (a kernel
+# report, a crash, a timeout) counts as one more failure, with the
+# runner's verdict.
 guest_run() {
-	local label=$1 name=$2 status=0 summary=''
+	local label=$1 name=$2 status=0
 	shift 2
 	run_vm "$name" "$@" || status=$?
 	local log=$logs/$name.log
-	# The guest's own result lines, prefixed with where they ran.
-	grep -a -E '^(ok|not ok) |^# ' "$log" | tr -d '\r' | sed "s/^/[$label] /" || true
-	count_summary "$log"
-	[[ -z $summary ]] || echo "[$label] guest: $summary"
-	if ((status != 0)) && { [[ -z $summary ]] || grep -q 'run-qemu:' "$log"; }; then
-		grep -a -A40 'run-qemu:' "$log" | sed "s/^/[$label] /" || true
-		fail "$label: the VM run failed (exit $status; full log: $log)"
+	ktap_subtest "$label" "$log" || true
+	if ((status != 0)) && grep -q 'run-qemu:' "$log"; then
+		fail "$label: the VM run failed (exit $status; full log: $log)" "$(grep -a -A40 'run-qemu:' "$log" | tr -d '\r')"
 	fi
 	return 0
 }
@@ -93,7 +89,7 @@ guest_run() {
 if testing release; then
 	say "the suite on the release kernel ($ARCH)"
 	guest_run release suite-release --kernel release --test --timeout 1800
-	mark_suite release "$logs/suite-release.log"
+	mark_suite release
 else
 	breakdown+=("release: not run (VARIANTS=$VARIANTS)")
 fi
@@ -101,7 +97,7 @@ fi
 if testing debian; then
 	say "the suite on Debian's own kernel ($ARCH)"
 	guest_run debian suite-debian --kernel debian --test --timeout 1800
-	mark_suite debian "$logs/suite-debian.log"
+	mark_suite debian
 else
 	breakdown+=("debian: not run (VARIANTS=$VARIANTS)")
 fi
@@ -111,18 +107,10 @@ if ! testing debug; then
 else
 	say "the suite on the debug kernel ($ARCH)"
 	guest_run debug suite-debug --debug --test --timeout 2400
-	mark_suite debug "$logs/suite-debug.log"
-	# KUnit: the ring's suite runs each time rust_sample loads; count the first.
-	kunit=$(grep -a -o -E '# rust_sample_ring: pass:[0-9]+ fail:[0-9]+' "$logs/suite-debug.log" | head -n1 || true)
-	if [[ -n $kunit ]]; then
-		kp=$(sed -E 's/.*pass:([0-9]+).*/\1/' <<<"$kunit")
-		kf=$(sed -E 's/.*fail:([0-9]+).*/\1/' <<<"$kunit")
-		passed=$((passed + kp))
-		failed=$((failed + kf))
-		echo "[debug] kunit rust_sample_ring: $kp passed, $kf failed"
-	else
-		fail "kunit: no KUnit results for rust_sample_ring in the debug kernel's log"
-	fi
+	mark_suite debug
+	# KUnit: the ring's suite runs each time rust_sample loads, in the
+	# kernel's own KTAP; the first run counts.
+	ktap_subtest kunit "$logs/suite-debug.log" --kernel --suite rust_sample_ring || true
 	mark "debug: KUnit (ring)"
 
 	fuzz_seconds=${FUZZ_SECONDS:-60}
@@ -132,8 +120,8 @@ else
 	mark "debug: fuzz"
 fi
 
-echo "breakdown:"
-printf '  %s\n' "${breakdown[@]}"
+echo "# breakdown:"
+printf '#   %s\n' "${breakdown[@]}"
 
 # Skipped cases (fault injection on the release kernel) are not passes.
 summary_line

@@ -668,11 +668,31 @@ pub fn main(devices: &[Dev], args: &[String]) -> i32 {
     });
     // Each device gets half the time, split between the two modes.
     let slice = Duration::from_secs(seconds) / (devices.len() as u32 * 2).max(1);
-    let (mut passed, mut failed) = (0, 0);
+    // KTAP (Documentation/dev-tools/ktap.rst): two results per device, the
+    // details on a diagnostic line before each.
+    let (mut number, mut failed) = (0, 0);
+    let mut report = |result: Result<String, String>, what: String| {
+        number += 1;
+        match result {
+            Ok(details) => {
+                println!("# {what}: {details}");
+                println!("ok {number} {what}");
+            }
+            Err(e) => {
+                failed += 1;
+                println!("# {what}: {e}");
+                println!("not ok {number} {what}");
+            }
+        }
+    };
+    println!("KTAP version 1");
+    println!("1..{}", devices.len() * 2);
     for dev in devices {
+        let single_name = format!("fuzz {} single-process", dev.name);
+        let multi_name = format!("fuzz {} multi-process with signals", dev.name);
         if let Err(e) = dev.reset() {
-            println!("not ok fuzz {} reset: {e}", dev.name);
-            failed += 1;
+            report(Err(format!("reset: {e}")), single_name);
+            report(Err(format!("reset: {e}")), multi_name);
             continue;
         }
         // Single-process runs, each a fresh seed, until the slice is used.
@@ -691,37 +711,28 @@ pub fn main(devices: &[Dev], args: &[String]) -> i32 {
         if error.is_none() && steps == 0 {
             error = Some(format!("no step ran in {runs} runs (--seconds {seconds})"));
         }
-        match error {
-            None => {
-                passed += 1;
-                println!("ok fuzz {} single-process: {runs} runs, {steps} steps checked against the model (seeds {seed}..+{runs})", dev.name);
-            }
-            Some(e) => {
-                failed += 1;
-                println!("not ok fuzz {} single-process: {e}", dev.name);
-                println!(
-                    "# replay: sample-tests fuzz --device {} --seed <seed above>",
+        report(
+            match error {
+                None => Ok(format!(
+                    "{runs} runs, {steps} steps checked against the model (seeds {seed}..+{runs})"
+                )),
+                Some(e) => Err(format!(
+                    "{e}; replay: sample-tests fuzz --device {} --seed <seed above>",
                     dev.name
-                );
-            }
-        }
+                )),
+            },
+            single_name,
+        );
         let _ = dev.reset();
-        match run_isolated(|| multi(dev, seed, slice)) {
-            Ok(0) => {
-                failed += 1;
-                println!("not ok fuzz {} multi-process with signals: no byte moved (--seconds {seconds})", dev.name);
-            }
-            Ok(bytes) => {
-                passed += 1;
-                println!("ok fuzz {} multi-process with signals: {bytes} bytes, each arrived once (seed {seed})", dev.name);
-            }
-            Err(e) => {
-                failed += 1;
-                println!("not ok fuzz {} multi-process with signals: {e}", dev.name);
-            }
-        }
+        report(
+            match run_isolated(|| multi(dev, seed, slice)) {
+                Ok(0) => Err(format!("no byte moved (--seconds {seconds})")),
+                Ok(bytes) => Ok(format!("{bytes} bytes, each arrived once (seed {seed})")),
+                Err(e) => Err(e),
+            },
+            multi_name,
+        );
     }
-    println!("{passed} passed, {failed} failed");
     i32::from(failed > 0)
 }
 

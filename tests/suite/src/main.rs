@@ -314,42 +314,53 @@ fn main() {
         .into_iter()
         .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
         .collect();
+    // KTAP (the kernel's Documentation/dev-tools/ktap.rst): one subtest per
+    // driver, each case a result in it, then the parity check.
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     // Per driver: the cases that passed, and those that skipped.
     let mut outcomes: Vec<(BTreeSet<&str>, BTreeSet<&str>)> = Vec::new();
-    let mut number = 0;
-    for dev in &devices {
-        let (mut passes, mut skips) = (BTreeSet::new(), BTreeSet::new());
-        for case in &selected {
-            number += 1;
+    println!("KTAP version 1");
+    println!("1..{}", devices.len() + usize::from(devices.len() == 2));
+    for (index, dev) in devices.iter().enumerate() {
+        let (mut passes, mut skips, mut dev_failed) = (BTreeSet::new(), BTreeSet::new(), 0);
+        println!("    KTAP version 1");
+        println!("    # Subtest: {}", dev.name);
+        println!("    1..{}", selected.len());
+        for (number, case) in selected.iter().enumerate() {
+            let number = number + 1;
             let outcome = dev.reset().and_then(|()| run_case(case, dev));
             match outcome {
                 Ok(()) => {
                     passed += 1;
                     passes.insert(case.name);
-                    println!("ok {number} {} {}", dev.name, case.name);
+                    println!("    ok {number} {}", case.name);
                 }
                 Err(reason) if reason.starts_with(SKIP) => {
                     // Not counted as passed: the kernel lacks what it needs.
                     skipped += 1;
                     skips.insert(case.name);
                     println!(
-                        "ok {number} {} {} # SKIP {}",
-                        dev.name,
+                        "    ok {number} {} # SKIP {}",
                         case.name,
                         &reason[SKIP.len()..]
                     );
                 }
                 Err(reason) => {
                     failed += 1;
-                    println!("not ok {number} {} {}: {reason}", dev.name, case.name);
+                    dev_failed += 1;
+                    for line in reason.lines() {
+                        println!("    # {}: {line}", case.name);
+                    }
+                    println!("    not ok {number} {}", case.name);
                     if fail_fast {
-                        println!("{passed} passed, {failed} failed (stopped at the first failure)");
+                        println!("# stopped at the first failure");
                         std::process::exit(1);
                     }
                 }
             }
         }
+        let result = if dev_failed == 0 { "ok" } else { "not ok" };
+        println!("{result} {} {}", index + 1, dev.name);
         outcomes.push((passes, skips));
     }
     if devices.len() == 2 {
@@ -357,25 +368,23 @@ fn main() {
         if pass_a == pass_b && skip_a == skip_b {
             passed += 1;
             println!(
-                "ok parity: the same {} of {} cases pass on both drivers ({} skip on both)",
+                "# parity: the same {} of {} cases pass on both drivers ({} skip on both)",
                 pass_a.len(),
                 selected.len(),
                 skip_a.len()
             );
+            println!("ok 3 parity");
         } else {
             failed += 1;
             let only_a: Vec<_> = pass_a.difference(pass_b).collect();
             let only_b: Vec<_> = pass_b.difference(pass_a).collect();
             println!(
-                "not ok parity: only {} passes {:?}; only {} passes {:?}; skipped: {:?} and {:?}",
+                "# parity: only {} passes {:?}; only {} passes {:?}; skipped: {:?} and {:?}",
                 devices[0].name, only_a, devices[1].name, only_b, skip_a, skip_b
             );
+            println!("not ok 3 parity");
         }
     }
-    if skipped > 0 {
-        println!("{passed} passed, {failed} failed, {skipped} skipped");
-    } else {
-        println!("{passed} passed, {failed} failed");
-    }
+    println!("# {passed} passed, {failed} failed, {skipped} skipped");
     std::process::exit(if failed == 0 { 0 } else { 1 });
 }

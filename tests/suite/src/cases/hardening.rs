@@ -140,7 +140,7 @@ fn kernel_memory() -> Usage {
 fn report(dev: &Dev, what: &str, before: Usage) -> i64 {
     let now = kernel_memory();
     println!(
-        "# {} memory {what}: used {:+} KiB (slab {:+}, vmalloc {:+})",
+        "    # {} memory {what}: used {:+} KiB (slab {:+}, vmalloc {:+})",
         dev.name,
         now.used - before.used,
         now.slab - before.slab,
@@ -337,7 +337,7 @@ fn failed_resize_allocation_is_enomem_and_changes_nothing(dev: &Dev) -> Outcome 
         counts.push(format!("{capacity} B: {injected}"));
     }
     println!(
-        "# {}: the ring's allocation refused, times per resize: {}",
+        "    # {}: the ring's allocation refused, times per resize: {}",
         dev.name,
         counts.join(", ")
     );
@@ -421,7 +421,7 @@ fn module_load_under_allocation_failure_fails_cleanly(dev: &Dev) -> Outcome {
     unsafe { libc::klogctl(8, std::ptr::null_mut(), 7) };
     outcome?;
     println!(
-        "# {}: {failures} loads failed cleanly before one succeeded",
+        "    # {}: {failures} loads failed cleanly before one succeeded",
         dev.name
     );
     ensure!(
