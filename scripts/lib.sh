@@ -406,21 +406,28 @@ debian_toolchain_run() {
 # A compiler or Kbuild warning or error in a build log.
 export WARNINGS_RE='^(warning|error)|: warning:'
 
+# kbuild_vars KDIR: the make variables that choose the compilers that
+# built KDIR, into the array kbuild_vars: this project's LLVM, or for
+# Debian's kernel the ones debian-kernel.sh recorded next to its tree
+# (toolchain.env).
+kbuild_vars() {
+	kbuild_vars=(LLVM="$LLVM")
+	[[ ! -f $1/../toolchain.env ]] || mapfile -t kbuild_vars <"$1/../toolchain.env"
+}
+
 # kbuild KDIR DIR OUT [ARGS...]: Kbuild's out-of-tree build of DIR (M=)
 # against the kernel build KDIR, into OUT (MO=; "" builds in DIR itself),
-# with the compilers that built that kernel: this project's LLVM, or for
-# Debian's kernel the Debian 13 toolchain that debian-kernel.sh recorded
-# next to its tree (toolchain.env).
+# with the compilers that built that kernel (kbuild_vars), for Debian's
+# kernel in Debian 13's toolchain.
 kbuild() {
-	local kdir=$1 dir=$2 out=$3
+	local kdir=$1 dir=$2 out=$3 root=/ kbuild_vars
 	shift 3
-	local root=/ vars=(LLVM="$LLVM")
+	kbuild_vars "$kdir"
 	if [[ -f $kdir/../toolchain.env ]]; then
 		root=$(debian_toolchain_dir)
 		[[ -f $root/.complete || $root == / ]] || die "no Debian 13 toolchain at $root: run 'make KERNEL=debian'"
-		mapfile -t vars <"$kdir/../toolchain.env"
 	fi
-	debian_toolchain_run "$root" make -C "$kdir" M="$dir" ${out:+"MO=$out"} "${vars[@]}" "$@"
+	debian_toolchain_run "$root" make -C "$kdir" M="$dir" ${out:+"MO=$out"} "${kbuild_vars[@]}" "$@"
 }
 
 # rust_exports_missing TREE: the Rust symbols that TREE's rust/ exports

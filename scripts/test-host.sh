@@ -131,10 +131,12 @@ ktap_check
 # an empty tmpfs hides the path it was built at, and the modules are built
 # against the entry there, as the user, with `make -C KDIR M=...`.
 moved_cache_build() {
-	local entry=$1 out=$2 moved=$3 user vars=(ARCH="$ARCH" LLVM="$LLVM")
+	local entry=$1 out=$2 moved=$3 user kbuild_vars vars
 	user=$(id -un)
-	# Debian's tree: the make variables of its toolchain (kbuild, lib.sh).
-	[[ ! -f $entry/../toolchain.env ]] || mapfile -t vars <"$entry/../toolchain.env"
+	# The compilers as kbuild chooses them (lib.sh); Debian's tree sets its
+	# own ARCH, which comes later and wins.
+	kbuild_vars "$entry"
+	vars=(ARCH="$ARCH" "${kbuild_vars[@]}")
 	local as_root=()
 	((EUID == 0)) || as_root=(sudo -n)
 	# shellcheck disable=SC2016 # the script's own $1.. expand inside it
