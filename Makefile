@@ -14,20 +14,12 @@
 # build/ARCH/; the default is this machine's own, as the kernel's ARCH=.
 # `make help` lists every target and variable.
 
-# LLVM toolchain suffix, as in the kernel's own Makefile (LLVM=-19 -> clang-19).
-LLVM ?= -19
-# A kernel build tree to build the modules against (`make modules`), or to
-# examine (`make doctor`).
-KDIR ?=
-# The kernel: release, debug or debian (default: debian on Debian 13 x86_64,
-# else release; scripts/lib.sh, default_kernel).
-KERNEL ?=
-# Where the Linux source comes from: a tree or a tarball (default: fetched).
-KERNEL_SRC ?=
-# make fuzz: seconds in all, and a seed to replay.
-DURATION ?= 120
-SEED ?=
-export LLVM KERNEL_SRC KERNEL
+# Every setting (ARCH=, KERNEL=, VARIANTS=, ...) is listed once, with its
+# default and meaning, in settings.conf, which `make help` prints. Given on
+# make's command line or in the environment, a setting reaches the scripts
+# in their environment; scripts/lib/settings.sh gives them the defaults.
+# setting NAME: a setting's value here, else its default from settings.conf.
+setting = $(or $($(1)),$(shell awk -F'\t' '$$1 ~ /^$(1)=/ { sub(/^[^=]*=/, "", $$1); print $$1 }' $(CURDIR)/settings.conf))
 
 SHELL := /bin/bash
 scripts := $(CURDIR)/scripts
@@ -37,10 +29,10 @@ scripts := $(CURDIR)/scripts
 all:
 	@$(scripts)/build.sh all
 
-# Both kernels up front (an instructor preparing machines): `make` builds the
-# release kernel only, and the debug kernel is built on first use.
+# Every kernel up front (an instructor preparing machines; VARIANTS= to
+# choose): `make` builds KERNEL's only, and another one on first use.
 all-kernels:
-	@VARIANTS="release debug" $(scripts)/build.sh all
+	@$(scripts)/build.sh all --every-kernel
 
 # Can a Rust module be built against KDIR (default: the running kernel's)?
 .PHONY: doctor
@@ -55,7 +47,7 @@ else
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(kdir_llvm) modules
 endif
 # LLVM= only for a clang-built kernel: a module is built by its kernel's compiler.
-kdir_llvm = $(if $(shell grep -sx CONFIG_CC_IS_CLANG=y $(KDIR)/.config),LLVM=$(LLVM))
+kdir_llvm = $(if $(shell grep -sx CONFIG_CC_IS_CLANG=y $(KDIR)/.config),LLVM=$(call setting,LLVM))
 
 test: all
 	@$(scripts)/test.sh
@@ -71,7 +63,7 @@ check-fresh:
 
 # The model-based random tester on the debug kernel (DURATION seconds, SEED=).
 fuzz: all
-	@DURATION=$(DURATION) SEED=$(SEED) $(scripts)/fuzz.sh
+	@$(scripts)/fuzz.sh
 
 # Both drivers against a pipe in the VM, on QEMU's instruction clock under
 # TCG (BENCH_CLOCK=wall: the wall clock), and where Rust's extra
@@ -89,7 +81,7 @@ mutants: all
 
 # Rebuild only the modules and the initramfs, then boot into a shell.
 run:
-	@start=$$(date +%s%N); VARIANTS=release $(scripts)/build.sh modules && \
+	@start=$$(date +%s%N); $(scripts)/build.sh modules --kernels release && \
 		echo "rebuilt in $$(( ($$(date +%s%N) - start) / 1000000 )) ms" && \
 		$(scripts)/run-qemu.sh
 
@@ -101,7 +93,7 @@ endif
 
 # Also drop the kernel source and kernel builds cached outside the clone.
 distclean: clean
-	rm -rf "$${SAMPLE_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/rust-kmod-sample}"
+	@$(scripts)/build.sh distclean
 
 # Workshop exercises (exercises/README.md): N=name, SOLUTION=1 for its solution.
 .PHONY: exercise check-exercises
@@ -119,10 +111,10 @@ lint:
 fmt:
 	@$(scripts)/fmt.sh
 
-# docs/c-to-rust.md and docs/walkthrough.md from docs/src/: their line
-# numbers, computed from the sources.
+# The line numbers in docs/c-to-rust.md and docs/walkthrough.md, computed
+# again from the sources, in place.
 docs:
-	@python3 $(scripts)/doc_lines.py
+	@python3 $(scripts)/test/doc_lines.py
 
 # Editor support: rust-project.json for rust-analyzer.
 .PHONY: rust-analyzer
@@ -134,18 +126,23 @@ rust-analyzer:
 gdb:
 	@$(scripts)/gdb.sh $(GDB_KERNEL)
 
+# The targets below, then the settings from settings.conf.
 help:
 	@sed -n 's/^##//p' $(CURDIR)/Makefile
+	@awk -F'\t' '/^## / { print "\n" substr($$0, 4) ":"; next } /^#/ || !NF { next } \
+		{ printf "  %-30s %s\n", $$1, $$2 }' $(CURDIR)/settings.conf
+	@printf '\nThe VM: ./scripts/run-qemu.sh --help\n'
 
 ## Targets:
 ##   make                build what the quick start needs: deps, the kernel (cached; KERNEL=),
 ##                       modules, suite, initramfs
-##   make all-kernels    the same with the debug kernel too (otherwise built on first use)
+##   make all-kernels    the same with every kernel for ARCH, or VARIANTS's (otherwise each
+##                       is built on first use)
 ##   make modules        only the two modules (with KDIR=/path: against that kernel, as Kbuild does)
 ##   make doctor         can a Rust module be built against KDIR (default: the running
 ##                       kernel's build tree)? Each check, its cause and fix; exit 0 if so
-##   make test           host checks, then the suite in the VM on the release, debug and
-##                       (x86_64) Debian kernels
+##   make test           host checks, then the suite in the VM on each kernel for ARCH
+##                       (VARIANTS): release, debian (x86_64), debug
 ##   make test-host      the host checks only: ABI, the VM runner's self-tests, lint
 ##   make check-fresh    the quick start and test-host on fresh Debian chroots (root;
 ##                       FRESH_SUITES="bookworm trixie", FRESH_COLD=1: empty kernel cache)
@@ -159,32 +156,8 @@ help:
 ##   make check-exercises  every exercise: the solution passes, the starting point fails
 ##   make lint           rustfmt, clippy (suite, modules, exercises), checkpatch, shellcheck,
 ##                       the docs' line numbers; no VM
-##   make docs           docs/c-to-rust.md and docs/walkthrough.md from docs/src/ (line numbers)
+##   make docs           the line numbers in docs/c-to-rust.md and docs/walkthrough.md, again
 ##   make fmt            reformat the Rust code (rustfmt with the kernel's config, cargo fmt)
 ##   make rust-analyzer  write rust-project.json for rust-analyzer
 ##   make gdb            attach gdb to ./scripts/run-qemu.sh --debug --gdb (GDB_KERNEL=release without --debug)
-##   make help           this text
-##
-## Variables:
-##   ARCH=arm64          build, run and test for arm64 (or x86_64; default: this
-##                       machine's architecture), in build/ARCH/; the runner
-##                       takes --arch arm64 too
-##   KERNEL=debian       the kernel to build and boot: release (the sample's own tinyconfig),
-##                       debug (KASAN, lockdep, ...) or debian (Debian's own 7.3 from
-##                       trixie-backports, x86_64); default: debian on a Debian 13
-##                       x86_64 machine, else release. The runner takes --kernel too
-##   DEBIAN_TOOLCHAIN=system  build for Debian's kernel with this machine's own tools
-##                       (default: them on Debian 13, else a Debian 13 root in the cache)
-##   LLVM=-19            LLVM suffix for clang/ld.lld (default -19)
-##   KDIR=/path          a built kernel tree, for 'make modules'
-##   KERNEL_SRC=/path    Linux source: a tree or a tarball (default: fetched, see README)
-##   VARIANTS="release debug"  which kernels to build (default KERNEL's; another one is
-##                       built when make test, make fuzz, --debug ... first need it);
-##                       for make test, which kernels to test (default all)
-##   NO_INSTALL=1        report missing tools instead of installing them
-##   SAMPLE_CACHE_DIR    where kernels are cached (default ~/.cache/rust-kmod-sample)
-##   N=name SOLUTION=1   the exercise for 'make exercise' (see exercises/README.md)
-##   GDB_KERNEL=release  the kernel whose symbols 'make gdb' loads (default debug)
-##
-## The VM:
-##   ./scripts/run-qemu.sh --help
+##   make help           this text (the targets, then every setting)

@@ -10,17 +10,17 @@
 #   make bench ARCH=arm64          the same for arm64: the ratios (there is no
 #                                  price list; PUBLISH is x86_64's)
 #
-# Steps: gdb and matplotlib (install-deps.sh bench); the guest program
+# Steps: gdb and matplotlib (build/install-deps.sh bench); the guest program
 # sample-bench (tests/suite/src/bin/sample-bench.rs); two VM boots that
 # measure (one vCPU, then two; run-qemu.sh --icount, or the wall clock);
 # one boot on the
 # instruction clock that single-steps each driver's operations through
-# QEMU's gdb stub (scripts/bench_trace.py, the price list); then
-# scripts/bench_report.py, which writes build/bench/: bench.json,
+# QEMU's gdb stub (scripts/bench/bench_trace.py, the price list); then
+# scripts/bench/bench_report.py, which writes build/bench/: bench.json,
 # results.md and the charts.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 
 bench_args=("$@")
 for arg in "${bench_args[@]}"; do
@@ -32,13 +32,14 @@ rm -f "$out"/*.json "$out"/*.png "$out"/*.txt
 
 # --- 1. Tools and the guest program. -----------------------------------------
 # The published figures are x86_64's; the price list single-steps x86 code.
-[[ -z ${PUBLISH:-} || $ARCH == x86_64 ]] || die "PUBLISH=1: docs/performance.md publishes x86_64's figures; run make bench ARCH=$ARCH without it"
-trace=1
-[[ $ARCH == x86_64 ]] || trace=0
-"$TOP/scripts/install-deps.sh" bench
+# (PRICE_LIST in qemu/arch/ARCH.conf).
+[[ -z ${PUBLISH:-} || $PRICE_LIST == yes ]] || die "PUBLISH=1: docs/performance.md publishes the figures of an architecture with a price list; run make bench ARCH=$ARCH without it"
+trace=0
+[[ $PRICE_LIST != yes ]] || trace=1
+"$TOP/scripts/build/install-deps.sh" bench
 # The figures are the release kernel's (built here first on a machine whose
 # quick start took Debian's).
-need_variant release "make bench"
+"$TOP/scripts/build.sh" need release "make bench"
 ((trace == 0)) || command -v gdb >/dev/null || die "gdb is missing (NO_INSTALL is set?): apt-get install gdb"
 say "building sample-bench ($ARCH)"
 cargo build --quiet --release --locked --target "$RUST_TARGET" \
@@ -49,9 +50,8 @@ sample_bench=$BUILD_DIR/cargo/$RUST_TARGET/release/sample-bench
 # The instruction clock exists under TCG only; under KVM time is the CPU's.
 # It is exact, so three short samples per figure are enough; the wall clock
 # needs more and longer ones to see through the noise.
-accel=tcg
-! kvm_works "$BUILD_DIR/release/kdir/$KERNEL_IMAGE" || accel=kvm
-clock=${BENCH_CLOCK:-instructions}
+accel=$("$TOP/scripts/run-qemu.sh" --kernel release --print-accel)
+clock=$BENCH_CLOCK
 [[ $clock =~ ^(instructions|wall)$ ]] || die "BENCH_CLOCK must be instructions or wall, not '$clock'"
 if [[ $accel == kvm && $clock == instructions ]]; then
 	say "KVM: the guest runs on the real CPU, so the clock is the wall clock"
@@ -104,8 +104,8 @@ price_list() {
 		grep -q 'waiting for gdb' "$out/runner-trace.txt" 2>/dev/null && break
 		sleep 0.1
 	done
-	TRACE_OUT=$out/trace.json gdb -q -batch -nx "$BUILD_DIR/release/kdir/vmlinux" \
-		-ex "target remote localhost:$port" -x "$TOP/scripts/bench_trace.py" >"$out/gdb.txt" 2>&1 || {
+	gdb -q -batch -nx "$BUILD_DIR/release/kdir/vmlinux" -ex "python TRACE_OUT = '$out/trace.json'" \
+		-ex "target remote localhost:$port" -x "$TOP/scripts/bench/bench_trace.py" >"$out/gdb.txt" 2>&1 || {
 		kill "$vm" 2>/dev/null || true
 		tail -n 20 "$out/gdb.txt" >&2
 		die "the instruction trace failed; see $out/gdb.txt"
@@ -116,7 +116,7 @@ price_list() {
 if ((trace)); then
 	price_list
 else
-	say "no price list on $ARCH: the single-step trace (scripts/bench_trace.py) reads x86_64's registers"
+	say "no price list on $ARCH: the single-step trace (scripts/bench/bench_trace.py) reads x86_64's registers"
 fi
 
 # --- 4. Facts about the host and the modules, then the report. --------------
@@ -133,7 +133,7 @@ facts=$out/host.txt
 	echo "date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$facts"
 python=/usr/bin/python3
-"$python" "$TOP/scripts/bench_report.py" --out "$out" --clocks "${clocks[*]}" \
+"$python" "$TOP/scripts/bench/bench_report.py" --out "$out" --clocks "${clocks[*]}" \
 	--vmlinux "$BUILD_DIR/release/kdir/vmlinux" --nm "llvm-nm$LLVM" --objdump "llvm-objdump$LLVM" \
 	--rust-ko "$BUILD_DIR/release/rust_sample.ko" --c-ko "$BUILD_DIR/release/src/c_sample.ko" \
 	${PUBLISH:+--publish "$TOP/docs"}

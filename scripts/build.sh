@@ -2,59 +2,100 @@
 # Everything `make` does, one progress line per stage with its time and
 # whether it came from the cache:
 #
-#   deps        install what is missing (scripts/install-deps.sh)
-#   kernels     the release kernel (and with VARIANTS, the debug one),
-#               cached outside the clone
+#   deps        install what is missing (build/install-deps.sh)
+#   kernels     each kernel (qemu/kernels/): built from the Linux source
+#               (build/build-kernel.sh) or taken from Debian's archive
+#               (build/debian-kernel.sh), cached outside the clone
 #   modules     rust_sample.ko and c_sample.ko for each kernel (Kbuild, M=)
 #   suite       the guest test suite, a static musl binary
 #   initramfs   busybox, init, suite, and the modules of each kernel
 #
-#   scripts/build.sh [all|modules]     (modules: skip deps, kernels and suite)
-#   VARIANTS="release debug" scripts/build.sh   both kernels (make all-kernels)
-#   ARCH=arm64 scripts/build.sh         the same for arm64 (default: this
-#                                       machine's architecture), in build/arm64
+#   scripts/build.sh [all|modules] [--kernels 'K...' | --every-kernel]
+#                        the kernels: KERNEL's (default_kernel in
+#                        lib/kernels.sh: Debian's on Debian 13, else release),
+#                        plus every other one this clone has built, so that
+#                        its modules and initramfs never go stale after an
+#                        edit; --every-kernel: VARIANTS, default every kernel
+#                        for ARCH (make all-kernels); modules: skip deps,
+#                        kernels and suite
+#   scripts/build.sh need KERNEL WHY
+#                        the same for KERNEL, only if this clone lacks it:
+#                        the one way the other entry points (run-qemu.sh,
+#                        make test, ...) get a kernel built on first use
+#   scripts/build.sh distclean   remove the kernel cache
 #
-# The debug kernel is built the first time something needs it (make test,
-# make fuzz, run-qemu.sh --debug, ...: need_variant in lib.sh), not by a
-# plain `make`, which builds what the quick start uses.
+# ARCH=arm64 does the same for arm64 (default: this machine's
+# architecture), in build/arm64.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 
 what=${1:-all}
-# Default: KERNEL (default_kernel in lib.sh: Debian's on Debian 13, else
-# release), and every other kernel this clone has built (make test,
-# run-qemu.sh --debug, ...), so that its modules and initramfs never go
-# stale after an edit.
-if [[ -z ${VARIANTS:-} ]]; then
-	VARIANTS=${KERNEL:-$(default_kernel)}
+shift || true
+chosen='' why=''
+case $what in
+all | modules)
+	while (($#)); do
+		case $1 in
+		--kernels)
+			chosen=${2?--kernels needs a list}
+			shift
+			;;
+		--every-kernel) chosen=$VARIANTS ;;
+		--why)
+			why=${2?--why needs a reason}
+			shift
+			;;
+		*) die "build.sh: unknown option '$1'" ;;
+		esac
+		shift
+	done
+	;;
+need)
+	kernel=${1:?usage: build.sh need KERNEL WHY}
+	check_kernel "$kernel"
+	[[ -f $BUILD_DIR/$kernel/modules.cpio && -f $BUILD_DIR/initramfs/base.cpio ]] && exit 0
+	say "${2:?usage: build.sh need KERNEL WHY} needs the $kernel kernel, which this clone has not built yet: building it"
+	exec "$0" all --kernels "$kernel" --why "$2" >&2
+	;;
+distclean)
+	say "removing the kernel cache: $CACHE_DIR"
+	# The Debian 13 root (debian-toolchain.sh) may belong to root.
+	rm -rf "$CACHE_DIR" 2>/dev/null || sudo rm -rf "$CACHE_DIR"
+	exit 0
+	;;
+*) die "usage: build.sh [all|modules|need KERNEL WHY|distclean]" ;;
+esac
+
+if [[ -z $chosen ]]; then
+	chosen=$KERNEL
 	for kernel in $KERNELS; do
-		[[ " $VARIANTS " == *" $kernel "* || ! -e $BUILD_DIR/$kernel/modules.cpio ]] || VARIANTS+=" $kernel"
+		[[ " $chosen " == *" $kernel "* || ! -e $BUILD_DIR/$kernel/modules.cpio ]] || chosen+=" $kernel"
 	done
 fi
-read -ra variants <<<"$VARIANTS"
-own_kernels=0
+read -ra variants <<<"$chosen"
+from_source=0
 for variant in "${variants[@]}"; do
 	check_kernel "$variant"
-	[[ $variant == debian ]] || own_kernels=1
+	[[ " $(kernel_fact "$variant" ARCHES) " == *" $ARCH "* ]] ||
+		die "the $variant kernel is for $(kernel_fact "$variant" ARCHES), not $ARCH"
+	[[ $(kernel_fact "$variant" SOURCE) != linux ]] || from_source=1
 done
-# install-deps.sh installs what these kernels need.
-export VARIANTS
 
 if [[ $what == all ]]; then
 	start=$(date +%s)
-	"$TOP/scripts/install-deps.sh" early
-	# The kernel source downloads and unpacks while the rest installs (the
-	# project's own kernels; debian-kernel.sh fetches Debian's).
+	"$TOP/scripts/build/install-deps.sh" early "${variants[@]}"
+	# The Linux source downloads and unpacks while the rest installs (for
+	# the kernels built from it).
 	mkdir -p "$BUILD_DIR"
-	fetch_log=$BUILD_DIR/fetch-source.log
+	fetch_log=$BUILD_DIR/fetch-source.log fetch_out=$BUILD_DIR/fetch-source.path
 	: >"$fetch_log"
 	fetch_pid=''
-	if ((own_kernels)); then
-		"$TOP/scripts/fetch-kernel-source.sh" >/dev/null 2>"$fetch_log" &
+	if ((from_source)); then
+		"$TOP/scripts/build/fetch-kernel-source.sh" >"$fetch_out" 2>"$fetch_log" &
 		fetch_pid=$!
 	fi
-	"$TOP/scripts/install-deps.sh" || {
+	"$TOP/scripts/build/install-deps.sh" all "${variants[@]}" || {
 		[[ -z $fetch_pid ]] || kill "$fetch_pid" 2>/dev/null || true
 		exit 1
 	}
@@ -65,7 +106,14 @@ if [[ $what == all ]]; then
 	stage_done deps "$start" "checked${fetch_pid:+ (and the Linux source)}"
 
 	for variant in "${variants[@]}"; do
-		kdir=$("$TOP/scripts/build-kernel.sh" "$variant")
+		case $(kernel_fact "$variant" SOURCE) in
+		linux) kdir=$("$TOP/scripts/build/build-kernel.sh" "$variant" "$(cat "$fetch_out")" "$why") ;;
+		debian)
+			root=$("$TOP/scripts/build/debian-toolchain.sh")
+			kdir=$("$TOP/scripts/build/debian-kernel.sh" "$root")
+			;;
+		*) die "qemu/kernels/$variant.conf: unknown SOURCE '$(kernel_fact "$variant" SOURCE)'" ;;
+		esac
 		mkdir -p "$BUILD_DIR/$variant"
 		ln -sfn "$kdir" "$BUILD_DIR/$variant/kdir"
 	done
@@ -106,12 +154,12 @@ if [[ $what == all ]]; then
 	stage_done suite "$start" "built"
 
 	start=$(date +%s)
-	"$TOP/scripts/build-initramfs.sh" base
+	"$TOP/scripts/build/build-initramfs.sh" base
 	stage_done "initramfs base" "$start" "built"
 fi
 
 for variant in "${variants[@]}"; do
 	start=$(date +%s)
-	"$TOP/scripts/build-initramfs.sh" modules "$variant"
+	"$TOP/scripts/build/build-initramfs.sh" modules "$variant"
 	stage_done "initramfs $variant" "$start" "built"
 done

@@ -6,11 +6,12 @@
 #
 #   scripts/check-exercises.sh [NAME...]     (default: every exercise)
 #
-# VARIANTS (make test's knob) names the kernels to use: an exercise whose
-# exercise.conf asks for a kernel not among them is reported as skipped.
+# VARIANTS (the kernels make test tests; default every kernel for ARCH):
+# an exercise whose exercise.conf asks for a kernel not among them is
+# reported as skipped.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 
 if (($#)); then
 	names=("$@")
@@ -21,7 +22,7 @@ fi
 logs=$BUILD_DIR/exercises/logs
 mkdir -p "$logs"
 
-read -ra variants <<<"${VARIANTS:-release debug}"
+read -ra variants <<<"$VARIANTS"
 for name in "${names[@]}"; do
 	kernel=$(exercise_kernel "$name")
 	if [[ " ${variants[*]} " != *" $kernel "* ]]; then

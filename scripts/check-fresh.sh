@@ -22,7 +22,8 @@
 #            prints hi, for rust_sample and c_sample
 #   host     `make test-host`: the ABI check, the runner's self-tests, lint
 #   kernels  which kernel the quick start used, and that on Debian 13 it was
-#            Debian's own and no kernel was built (default_kernel, lib.sh)
+#            Debian's own and no kernel was built (default_kernel,
+#            lib/kernels.sh)
 #
 # bookworm runs as a user with passwordless sudo, as most students work (so
 # install-deps.sh takes its sudo path); the others run as root, as CI does.
@@ -39,15 +40,15 @@
 # The steps are functions called through step(), which ShellCheck cannot see.
 # shellcheck disable=SC2317
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 
 ((EUID == 0)) || die "check-fresh needs root (debootstrap, chroot, mounts): sudo make check-fresh"
-read -ra suites <<<"${*:-${FRESH_SUITES:-bookworm trixie}}"
-mirror=${FRESH_MIRROR:-http://deb.debian.org/debian}
+read -ra suites <<<"${*:-$FRESH_SUITES}"
+mirror=$FRESH_MIRROR
 fresh=$CACHE_DIR/fresh
 # The scratch systems, outside the cache that is bound into them.
-work=${FRESH_WORK:-/var/tmp/rust-kmod-sample-fresh}
+work=$FRESH_WORK
 logs=$BUILD_DIR/check-fresh
 mkdir -p "$fresh" "$work" "$logs"
 head=$(git -C "$TOP" rev-parse HEAD)

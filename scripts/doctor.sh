@@ -22,14 +22,14 @@
 #
 # The tools are the ones `make -C KDIR M=...` would run from this shell
 # (RUSTC=, BINDGEN=, CC= override them, as for Kbuild); for a tree of this
-# project's, the ones its build uses (lib.sh's kbuild): the pinned
+# project's, the ones its build uses (kbuild, lib/kbuild.sh): the pinned
 # toolchain, or Debian 13's for KERNEL=debian.
 set -euo pipefail
-# lib.sh pins the project's rustup toolchain; a tree that is not the
+# The library pins the project's rustup toolchain; a tree that is not the
 # project's is checked with the caller's own.
 caller_toolchain=${RUSTUP_TOOLCHAIN-}
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 
 kdir=${1:-}
 if [[ -z $kdir ]]; then

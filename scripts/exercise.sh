@@ -13,7 +13,8 @@
 # against the kernel that exercises/NAME/exercise.conf names (release unless
 # it says KERNEL=debug). Then the VM boots without the sample modules, with
 # the exercise's .ko files, its check.sh and its check helper (check-helper.c,
-# built static on the host, for $ARCH: lib.sh's GUEST_CC) in /root, and runs `sh /root/check.sh`, which
+# built static on the host, for $ARCH: lib/arch.sh's GUEST_CC) in /root, and
+# runs `sh /root/check.sh`, which
 # prints PASS or FAIL with a hint. Exit status 0 means PASS.
 #
 # An exercise directory holds either one Kbuild module (a Kbuild file at its
@@ -21,8 +22,8 @@
 # rust/). A module that does not compile is a FAIL; the others are still
 # checked, so that you see every problem at once.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -77,7 +78,7 @@ if [[ $name == solutions || $name == */* || ! -f $dir/check.sh ]]; then
 fi
 
 kernel=${kernel_arg:-$(exercise_kernel "$name")}
-need_variant "$kernel" "exercise $name"
+"$TOP/scripts/build.sh" need "$kernel" "exercise $name"
 kdir=$BUILD_DIR/$kernel/kdir
 
 what=start

@@ -10,8 +10,8 @@
 # because checkpatch, not clang-format, is the kernel's reference), and
 # ShellCheck's.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 cd "$TOP"
 
 ksrc=$(cached_kernel_source)

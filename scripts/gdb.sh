@@ -14,22 +14,22 @@
 # now and whenever one is loaded, with source lines. The release kernel has
 # only its symbol table (no source lines, no lx-* commands). docs/tools.md.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 
 variant=debug
 if [[ ${1:-} == release || ${1:-} == debug ]]; then
 	variant=$1
 	shift
 fi
-need_variant "$variant" "make gdb"
+"$TOP/scripts/build.sh" need "$variant" "make gdb"
 vmlinux=$BUILD_DIR/$variant/kdir/vmlinux
 [[ -f $vmlinux ]] || die "$vmlinux is missing: run 'make' first"
 # gdb for this machine's own architecture; gdb-multiarch for another one.
 gdb=gdb
 [[ $ARCH == "$HOST_ARCH" ]] || gdb="gdb-multiarch"
 command -v "$gdb" >/dev/null || die "$gdb not found (Debian: apt-get install $gdb)"
-port=${GDB_PORT:-1234}
+port=$GDB_PORT
 if command -v ss >/dev/null && ! ss -ltn | grep -q ":$port "; then
 	die "nothing listens on localhost:$port: start the VM first with ./scripts/run-qemu.sh --gdb"
 fi

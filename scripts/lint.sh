@@ -11,25 +11,29 @@
 #   suite        tests/suite: `cargo fmt --check`, `cargo clippy -D warnings`
 #   clippy       the two modules built with CLIPPY=1: no warning at all
 #   exercises    every exercise's solution built with CLIPPY=1: no warning
-#   hot-path     scripts/check-hot-path.sh: what read_iter and write_iter
+#   hot-path     scripts/test/check-hot-path.sh: what read_iter and write_iter
 #                call, in both built modules (no allocation, one lock)
 #   checkpatch   the kernel's scripts/checkpatch.pl --strict on the C files
-#   shell        ShellCheck on scripts/*.sh, .ci/run, qemu/init and
+#   shell        ShellCheck on scripts/**.sh, .ci/run, qemu/init and
 #                exercises/*/check.sh
+#   settings     every variable a script reads from its environment
+#                (scripts/test/env-reads.sh) is listed in settings.conf,
+#                which `make help` prints, and every setting listed there
+#                is read somewhere
 #   doc-lines    the line numbers in docs/c-to-rust.md and docs/walkthrough.md
-#                are the ones scripts/doc_lines.py computes (make docs)
+#                are the ones scripts/test/doc_lines.py computes (make docs)
 #   side-by-side the two drivers have the same section banners in the same
-#                order, with the same functions (scripts/check_side_by_side.py)
+#                order, with the same functions (scripts/test/check_side_by_side.py)
 #
 # scripts/fmt.sh fixes what can be fixed automatically (the formatting).
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 cd "$TOP"
 
 ksrc=$(cached_kernel_source)
-# The kernel of the quick start (KERNEL, else default_kernel in lib.sh).
-kernel=${KERNEL:-$(default_kernel)}
+# The kernel of the quick start (KERNEL, else default_kernel).
+kernel=$KERNEL
 kdir=$BUILD_DIR/$kernel/kdir
 [[ -d $kdir ]] || die "no $kernel kernel yet: run 'make KERNEL=$kernel' first"
 logs=$BUILD_DIR/lint
@@ -49,7 +53,7 @@ check() {
 
 mapfile -t rust_files < <(rust_sources)
 mapfile -t c_files < <(ls src/*.c src/*.h tests/runner/warn_module/*.c; find exercises -name '*.c' | sort)
-mapfile -t shell_files < <(ls scripts/*.sh .ci/run qemu/init exercises/*/check.sh)
+mapfile -t shell_files < <(ls scripts/*.sh scripts/*/*.sh .ci/run qemu/init exercises/*/check.sh)
 
 check rustfmt rustfmt --check --color never --edition 2021 --config-path "$ksrc/.rustfmt.toml" "${rust_files[@]}"
 
@@ -99,10 +103,23 @@ exercises_clippy() {
 }
 check exercises-clippy exercises_clippy
 
-check hot-path "$TOP/scripts/check-hot-path.sh" "$BUILD_DIR/$kernel/rust_sample.ko" "$BUILD_DIR/$kernel/src/c_sample.ko"
+check hot-path "$TOP/scripts/test/check-hot-path.sh" "$BUILD_DIR/$kernel/rust_sample.ko" "$BUILD_DIR/$kernel/src/c_sample.ko"
 check checkpatch "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet -f "${c_files[@]}"
 check shellcheck shellcheck -x "${shell_files[@]}"
-check doc-lines python3 "$TOP/scripts/doc_lines.py" --check
-check side-by-side python3 "$TOP/scripts/check_side_by_side.py"
+# settings.conf against what the scripts read: no setting unlisted, none
+# listed that nothing reads (the Makefile passes some on as arguments).
+settings_listed() {
+	local unlisted unread name
+	unlisted=$("$TOP/scripts/test/env-reads.sh" | comm -23 - <(settings_names | sort))
+	unread=$(for name in $(settings_names); do
+		grep -q -E "\\\$(\\{|\\()?$name\\b" "${shell_files[@]}" Makefile || echo "$name"
+	done)
+	[[ -z $unlisted ]] || echo "read from the environment, not in settings.conf: $unlisted"
+	[[ -z $unread ]] || echo "in settings.conf, read by no script: $unread"
+	[[ -z $unlisted$unread ]]
+}
+check settings settings_listed
+check doc-lines python3 "$TOP/scripts/test/doc_lines.py" --check
+check side-by-side python3 "$TOP/scripts/test/check_side_by_side.py"
 
 summary_line

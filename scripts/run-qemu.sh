@@ -6,7 +6,7 @@
 #   ./scripts/run-qemu.sh --test          run the test suite, exit with its status
 #
 # Options:
-#   --kernel K           boot kernel K: release (the sample's own, small), debug
+#   --kernel K           boot kernel K (qemu/kernels/): release (the sample's own, small), debug
 #                        (KASAN, lockdep, kmemleak, UBSAN, KUnit) or debian
 #                        (Debian's own 7.3, x86_64); default: $KERNEL, else
 #                        debian on a Debian 13 x86_64 machine, else release
@@ -15,38 +15,37 @@
 #   --add HOST[:GUEST]   put a file into the guest for this boot (repeatable;
 #                        default GUEST path: /root/NAME)
 #   --accel kvm|tcg|auto KVM if it works, else TCG (default auto); under TCG the
-#                        CPU is max,la57=off (arm64: max,pauth-impdef=on), or TCG_CPU=MODEL
+#                        CPU is qemu/arch/ARCH.conf's TCG_CPU_MODEL, or TCG_CPU=MODEL
+#   --print-accel        print what --accel auto chooses here (kvm or tcg), and exit
 #   --icount             an instruction clock: TCG with -icount shift=0,sleep=off,
 #                        so the guest's time counts executed instructions (1 ns
 #                        each) and timing repeats exactly; the CPU model is
-#                        pinned (ICOUNT_CPU in scripts/lib.sh). Implies --accel tcg.
+#                        pinned (ICOUNT_CPU in qemu/arch/ARCH.conf). Implies --accel tcg.
 #   --smp N              N virtual CPUs (default 2)
 #   --arch ARCH          boot the x86_64 or arm64 build (default: $ARCH, else
 #                        this machine's architecture; ARCH=arm64 works too)
 #   --timeout SEC        kill the VM and fail after SEC seconds
 #                        (default: none for a shell, 600 otherwise)
-#   --gdb                wait for gdb on localhost:1234 (see: make gdb)
+#   --gdb                wait for gdb on localhost:$GDB_PORT (1234; see: make gdb)
 #
 # The run fails, whatever the guest's command returned, if the console shows
 # a kernel panic, Oops, BUG, WARNING, or a KASAN, UBSAN, lockdep or kmemleak
 # report; the offending lines are printed. It never waits silently: without
 # a sign of life the VM is killed when the timeout expires.
 set -euo pipefail
-# --arch chooses what lib.sh sets up (the build directory, QEMU), so it is
-# read before lib.sh is.
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-	[[ ${args[i]} != --arch ]] || export ARCH=${args[i + 1]:-}
-done
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
 
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
 	exit "${1:-0}"
 }
+# bad_usage MESSAGE: before the library is loaded (--arch chooses what it loads).
+bad_usage() {
+	echo "run-qemu.sh: $1" >&2
+	usage 2 >&2
+}
 
-variant='' mode=shell cmd='' load=1 accel=auto timeout='' gdb=0 icount=0 cpus=2
+# The options, read once. The library is loaded after them, for --arch.
+variant='' mode=shell cmd='' load=1 accel=auto timeout='' gdb=0 icount=0 cpus=2 print_accel=0
 adds=()
 while (($#)); do
 	case $1 in
@@ -63,13 +62,14 @@ while (($#)); do
 		;;
 	--debug) variant=debug ;;
 	--kernel)
-		variant=${2?--kernel needs release, debug or debian}
+		variant=${2?--kernel needs the name of a kernel}
 		shift
 		;;
 	--accel)
 		accel=${2?--accel needs kvm, tcg or auto}
 		shift
 		;;
+	--print-accel) print_accel=1 ;;
 	--timeout)
 		timeout=${2?--timeout needs seconds}
 		shift
@@ -81,17 +81,18 @@ while (($#)); do
 		shift
 		;;
 	--arch)
-		[[ -n ${2:-} ]] || die "--arch needs x86_64 or arm64"
+		[[ -n ${2:-} ]] || bad_usage "--arch needs an architecture"
+		ARCH=$2
 		shift
 		;;
 	-h | --help) usage 0 ;;
-	*)
-		echo "run-qemu.sh: unknown option '$1'" >&2
-		usage 2 >&2
-		;;
+	*) bad_usage "unknown option '$1'" ;;
 	esac
 	shift
 done
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
+
 [[ $accel =~ ^(kvm|tcg|auto)$ ]] || die "--accel must be kvm, tcg or auto, not '$accel'"
 [[ -z $timeout || $timeout =~ ^[0-9]+$ ]] || die "--timeout takes whole seconds, not '$timeout'"
 [[ $cpus =~ ^[1-8]$ ]] || die "--smp takes 1 to 8 CPUs, not '$cpus'"
@@ -103,11 +104,12 @@ if [[ -z $timeout && $mode != shell ]]; then
 	timeout=600
 fi
 
-variant=${variant:-${KERNEL:-$(default_kernel)}}
+variant=${variant:-$KERNEL}
 check_kernel "$variant"
 
-# A kernel is built on first use (a plain `make` builds the default one).
-need_variant "$variant" "./scripts/run-qemu.sh --kernel $variant"
+# A kernel is built on first use (a plain `make` builds the default one),
+# by the entry point that `make` uses.
+"$TOP/scripts/build.sh" need "$variant" "./scripts/run-qemu.sh --kernel $variant"
 kdir=$BUILD_DIR/$variant/kdir
 image=$kdir/$KERNEL_IMAGE
 base_cpio=$BUILD_DIR/initramfs/base.cpio
@@ -118,6 +120,73 @@ for f in "$image" "$base_cpio" "$modules_cpio"; do
 	[[ -f $f ]] || die "$f is missing: run '$make_cmd' first"
 done
 command -v "$QEMU_SYSTEM" >/dev/null || die "$QEMU_SYSTEM not found: run '$make_cmd' (it installs $QEMU_PACKAGE)"
+
+# --- QEMU's command line, made here only. ---------------------------------
+# qemu_command kvm|tcg|icount: QEMU for $ARCH with that accelerator (icount:
+# TCG on the instruction clock), its machine and CPU (qemu/arch/ARCH.conf),
+# booting $image, into the array qemu; the caller adds the rest.
+# QEMU's option values are comma-separated lists.
+# shellcheck disable=SC2054
+qemu_command() {
+	local machine=$QEMU_MACHINE accel_args cpu
+	case $1 in
+	kvm) machine=$QEMU_MACHINE_KVM accel_args=(-accel kvm) cpu=$KVM_CPU ;;
+	tcg) accel_args=(-accel tcg) cpu=${TCG_CPU:-$TCG_CPU_MODEL} ;;
+	icount) accel_args=(-accel tcg -icount shift=0,sleep=off) cpu=$ICOUNT_CPU ;;
+	esac
+	qemu=("$QEMU_SYSTEM")
+	[[ -z $machine ]] || qemu+=(-M "$machine")
+	qemu+=("${accel_args[@]}" -cpu "$cpu" -kernel "$image" -display none -no-reboot)
+}
+
+# kvm_works: whether KVM really runs a guest. It needs this machine's own
+# architecture, and some machines have a /dev/kvm whose guests hang before
+# printing anything (nested virtualisation). A short probe boot tells; the
+# answer is kept for this host and architecture until it reboots.
+kvm_works() {
+	[[ $ARCH == "$HOST_ARCH" && -r /dev/kvm && -w /dev/kvm ]] || return 1
+	local stamp probe_log qemu verdict
+	stamp=/tmp/rust-kmod-sample-kvm-probe.$ARCH.$(id -u)
+	if [[ -f $stamp ]]; then
+		[[ $(cat "$stamp") == ok ]]
+		return
+	fi
+	say "probing KVM (a guest that shows no sign of life within 5 s means TCG)"
+	probe_log=$(mktemp)
+	qemu_command kvm
+	# In a subshell whose messages go nowhere: bash would report the killed
+	# probe ("Aborted") on its own.
+	verdict=$(
+		"${qemu[@]}" -m 256 -append "console=$CONSOLE earlycon panic=-1" \
+			-monitor none -serial "file:$probe_log" </dev/null >/dev/null 2>&1 &
+		pid=$! verdict=broken
+		for _ in $(seq 50); do
+			if grep -q 'Linux version' "$probe_log" 2>/dev/null; then
+				verdict=ok
+				break
+			fi
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		echo "$verdict"
+	) 2>/dev/null
+	rm -f "$probe_log"
+	echo "$verdict" >"$stamp"
+	[[ $verdict == ok ]]
+}
+
+# --- Acceleration: KVM when it really runs a guest, else TCG. -------------
+if [[ $accel == auto ]]; then
+	accel=tcg
+	! kvm_works || accel=kvm
+fi
+if ((print_accel)); then
+	echo "$accel"
+	exit 0
+fi
+[[ $accel == tcg || $ARCH == "$HOST_ARCH" ]] || die "--accel kvm runs only this machine's own architecture ($HOST_ARCH), not $ARCH"
 
 tmp=$(mktemp -d -p "${TMPDIR:-/tmp}")
 trap 'rm -rf "$tmp"' EXIT
@@ -154,48 +223,37 @@ printf '%s\n' "$cmd" >"$tmp/cmd"
 "$kdir/usr/gen_init_cpio" -o "$tmp/extra.cpio" "$tmp/extra.list"
 cat "$base_cpio" "$modules_cpio" "$tmp/extra.cpio" >"$tmp/initrd"
 
-# --- Acceleration: KVM when it really runs a guest (lib.sh), else TCG. ------
-if [[ $accel == auto ]]; then
-	accel=tcg
-	! kvm_works "$image" || accel=kvm
-fi
-[[ $accel == tcg || $ARCH == "$HOST_ARCH" ]] || die "--accel kvm runs only this machine's own architecture ($HOST_ARCH), not $ARCH"
 # The instruction clock: the guest's clock advances 2^0 ns per executed
 # instruction, and never while it idles (sleep=off), whatever the host does.
 # `-cpu max` differs between QEMU versions, and the kernel patches its code
-# for the features it finds, so this mode pins a named model (lib.sh).
+# for the features it finds, so this mode pins a named model (ICOUNT_CPU).
 if ((icount)); then
-	qemu_accel_args icount
+	qemu_command icount
 else
-	qemu_accel_args "$accel"
+	qemu_command "$accel"
 fi
 
 # --- Boot. ------------------------------------------------------------------
 log=$tmp/console.log
 append="console=$CONSOLE panic=-1 printk.time=1"
-# With the instruction clock the vCPUs run in turns, and the kernel's check
-# that their TSCs agree fails; it would then fall back to jiffies (4 ms
-# steps). Their TSCs are one counter, QEMU's instruction count. Each boot
-# also starts alike: the same date (an RTC on the instruction clock) and
-# the same addresses (no address-space randomisation), so that a program's
-# buffers, and the copies' alignment, land where they did last time.
+# On the instruction clock each boot starts alike: the same date (an RTC
+# on the instruction clock) and the same addresses (no address-space
+# randomisation), so that a program's buffers, and the copies' alignment,
+# land where they did last time; plus what the architecture needs there
+# (ICOUNT_APPEND: x86_64's TSCs).
 # shellcheck disable=SC2054
 if ((icount)); then
 	append+=" norandmaps"
-	[[ $ARCH != x86_64 ]] || append+=" tsc=reliable"
-	accel_args+=(-rtc base=2026-01-01T00:00:00,clock=vm)
+	[[ -z $ICOUNT_APPEND ]] || append+=" $ICOUNT_APPEND"
+	qemu+=(-rtc base=2026-01-01T00:00:00,clock=vm)
 fi
-# x86_64: two CPUs as two sockets: without ACPI the kernel finds CPUs in the
-# BIOS's MP table, which lists one CPU per socket. arm64: the virt machine's
-# device tree lists them, and PSCI starts them.
-smp=$cpus
-[[ $ARCH != x86_64 ]] || smp=sockets=$cpus,cores=1,threads=1
-qemu=("$QEMU_SYSTEM" "${accel_args[@]}" -smp "$smp" -m 1G
-	-kernel "$image" -initrd "$tmp/initrd" -no-reboot -display none)
+# The CPUs as the architecture lays them out (SMP_LAYOUT).
+# shellcheck disable=SC2059 # the layout is the format
+qemu+=(-smp "$(printf "$SMP_LAYOUT" "$cpus")" -m 1G -initrd "$tmp/initrd")
 if ((gdb)); then
 	append+=" nokaslr"
-	qemu+=(-gdb "tcp:localhost:${GDB_PORT:-1234}" -S)
-	say "waiting for gdb on localhost:${GDB_PORT:-1234}: run 'make gdb' in another terminal"
+	qemu+=(-gdb "tcp:localhost:$GDB_PORT" -S)
+	say "waiting for gdb on localhost:$GDB_PORT: run 'make gdb' in another terminal"
 fi
 qemu+=(-append "$append")
 clock=

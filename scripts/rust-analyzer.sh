@@ -9,11 +9,11 @@
 # result; the copies of the exercises that scripts/exercise.sh builds in
 # build/ are left out, so that each module appears once.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 
-kdir=$BUILD_DIR/${RA_KERNEL:-release}/kdir
-[[ -d $kdir ]] || die "no ${RA_KERNEL:-release} kernel yet: run 'make' first"
+kdir=$BUILD_DIR/$RA_KERNEL/kdir
+[[ -d $kdir ]] || die "no $RA_KERNEL kernel yet: run 'make' first"
 out=$BUILD_DIR/rust-analyzer
 mkdir -p "$out"
 kbuild "$kdir" "$TOP" "$out" rust-analyzer >"$out/make.log" 2>&1 || {

@@ -14,21 +14,28 @@
 #            (needs root or passwordless sudo for a private mount namespace;
 #            otherwise a skip)
 #   ktap     the kernel's tools/testing/kunit/kunit.py parse reads a short
-#            run of the suite: the same count as scripts/ktap.py, and a
+#            run of the suite: the same count as scripts/lib/ktap.py, and a
 #            failure when one case is made to fail
 #   lint     scripts/lint.sh: rustfmt, clippy, hot path, checkpatch, shellcheck
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/lib/lib.sh"
 
-# The kernel of the quick start (KERNEL, else default_kernel in lib.sh):
-# a fresh Debian 13 machine tests Debian's kernel here and builds none.
-kernel=${KERNEL:-$(default_kernel)}
-check_kernel "$kernel"
-export KERNEL=$kernel
-need_variant "$kernel" "make test-host"
+# The kernel of the quick start (KERNEL, else default_kernel): a fresh
+# Debian 13 machine tests Debian's kernel here and builds none.
+kernel=$KERNEL
+"$TOP/scripts/build.sh" need "$kernel" "make test-host"
 logs=$BUILD_DIR/test-logs
 mkdir -p "$logs"
+
+# run_vm NAME ARGS...: the VM on that kernel, quietly, its output in
+# $logs/NAME.log; returns the runner's status.
+run_vm() {
+	local name=$1 status=0
+	shift
+	"$TOP/scripts/run-qemu.sh" --kernel "$kernel" "$@" >"$logs/$name.log" 2>&1 </dev/null || status=$?
+	return "$status"
+}
 
 say "host checks: the ABI, the VM runner ($ARCH)"
 # Both sides print the ABI as they see it for $ARCH; on this machine's own
@@ -53,59 +60,45 @@ else
 	fi
 fi
 
-# The exit status is the command's, whatever it printed: a plain exit, no
-# final newline, binary output, lines that imitate the status marker.
-while IFS='|' read -r name want cmd; do
+# The runner's verdicts, one row each: NAME | the exit status it must
+# give (!0: any but 0) | a line its output must have ('': none) | a line
+# within the 5 after that one | what it checks | the runner's options.
+# The exit status is the command's, whatever the command printed: a plain
+# exit, no final newline, binary output, lines that imitate the status
+# marker. A kernel panic or WARNING fails the run whatever the command
+# returned, and shows the kernel's lines; a guest past --timeout is killed.
+warn_ko=$BUILD_DIR/$kernel/warn_module/warn_on_load.ko
+while IFS='|' read -r name want line after what options; do
+	args=()
+	eval "args=($options)"
 	status=0
-	run_vm "runner-$name" --exec "$cmd" --timeout 120 </dev/null || status=$?
-	if ((status == want)); then
-		pass "runner: --exec '$cmd' exits $want"
+	run_vm "runner-$name" --timeout 120 "${args[@]}" || status=$?
+	if { [[ $want == '!0' ]] && ((status != 0)) || [[ $want == "$status" ]]; } &&
+		{ [[ -z $line ]] || grep -A5 -E "$line" "$logs/runner-$name.log" | grep -q -E "$after"; }; then
+		pass "runner: $what"
 	else
-		fail "runner: --exec '$cmd' exited $status, not $want (see $logs/runner-$name.log)"
+		fail "runner: $what: exit $status (want $want)${line:+, or no \"$line\" then \"$after\"} (see $logs/runner-$name.log)"
 	fi
-done <<'EOF'
-exit|3|exit 3
-no-newline|3|printf hi; exit 3
-binary|4|head -c 65536 /dev/urandom; exit 4
-imitation|5|echo SAMPLE-EXIT-STATUS: 0; echo SAMPLE-EXIT-STATUS-0123456789abcdef: 0; exit 5
+done <<EOF
+exit|3|||--exec 'exit 3' exits 3|--exec 'exit 3'
+no-newline|3|||--exec 'printf hi; exit 3' exits 3|--exec 'printf hi; exit 3'
+binary|4|||--exec 'head -c 65536 /dev/urandom; exit 4' exits 4|--exec 'head -c 65536 /dev/urandom; exit 4'
+imitation|5|||a command that prints imitations of the status marker exits 5|--exec 'echo SAMPLE-EXIT-STATUS: 0; echo SAMPLE-EXIT-STATUS-0123456789abcdef: 0; exit 5'
+panic|!0|reported problems|Kernel panic|a kernel panic fails the run and its lines are shown|--exec 'echo c > /proc/sysrq-trigger'
+warning|!0|reported problems|WARNING:|a kernel WARNING fails the run although the command exits 0|--add '$warn_ko:/root/warn_on_load.ko' --exec 'insmod /root/warn_on_load.ko; exit 0'
+timeout|124|did not finish within 15s|did not finish|a guest that runs past --timeout is killed and fails|--timeout 15 --exec 'sleep 600'
 EOF
-
-status=0
-run_vm runner-panic --exec 'echo c > /proc/sysrq-trigger' --timeout 120 || status=$?
-if ((status != 0)) && grep -q 'run-qemu: the kernel reported problems' "$logs/runner-panic.log" &&
-	grep -A5 'reported problems' "$logs/runner-panic.log" | grep -q 'Kernel panic'; then
-	pass "runner: a kernel panic fails the run and its lines are shown"
-else
-	fail "runner: a kernel panic was not reported (exit $status; see $logs/runner-panic.log)"
-fi
-
-status=0
-run_vm runner-warning --add "$BUILD_DIR/$kernel/warn_module/warn_on_load.ko:/root/warn_on_load.ko" \
-	--exec 'insmod /root/warn_on_load.ko; exit 0' --timeout 120 || status=$?
-if ((status != 0)) && grep -A5 'reported problems' "$logs/runner-warning.log" | grep -q 'WARNING:'; then
-	pass "runner: a kernel WARNING fails the run although the command exits 0"
-else
-	fail "runner: a kernel WARNING was not reported (exit $status; see $logs/runner-warning.log)"
-fi
-
-status=0
-run_vm runner-timeout --exec 'sleep 600' --timeout 15 || status=$?
-if ((status == 124)) && grep -q 'did not finish within 15s' "$logs/runner-timeout.log"; then
-	pass "runner: a guest that runs past --timeout is killed and fails"
-else
-	fail "runner: --timeout did not work (exit $status)"
-fi
 
 # --- KTAP: the kernel's own parser reads the suite. ----------------------------
 # A short run of the suite (the stats cases, both drivers, parity) through
 # tools/testing/kunit/kunit.py parse of the kernel tree: it must count what
-# scripts/ktap.py counts, and see a failure when one case is made to fail.
+# scripts/lib/ktap.py counts, and see a failure when one case is made to fail.
 ktap_check() {
 	local kunit log=$logs/ktap-suite.log bad=$logs/ktap-suite-one-failure.log want out status p f s
 	kunit=$(cached_kernel_source)/tools/testing/kunit/kunit.py
 	run_vm ktap-suite --exec 'sample-tests --only stats' --timeout 120 </dev/null ||
 		{ fail "ktap: the suite's short run failed (see $log)"; return; }
-	python3 "$TOP/scripts/ktap.py" count "$log" --counts "$logs/ktap-suite.counts" >/dev/null || true
+	python3 "$TOP/scripts/lib/ktap.py" count "$log" --counts "$logs/ktap-suite.counts" >/dev/null || true
 	read -r _ p f s < <(grep '^total ' "$logs/ktap-suite.counts")
 	want=$((p + f + s))
 	status=0
@@ -133,7 +126,7 @@ ktap_check
 moved_cache_build() {
 	local entry=$1 out=$2 moved=$3 user kbuild_vars vars
 	user=$(id -un)
-	# The compilers as kbuild chooses them (lib.sh); Debian's tree sets its
+	# The compilers as kbuild chooses them (lib/kbuild.sh); Debian's tree sets its
 	# own ARCH, which comes later and wins.
 	kbuild_vars "$entry"
 	vars=(ARCH="$ARCH" "${kbuild_vars[@]}")
@@ -171,6 +164,8 @@ else
 fi
 
 say "lint: rustfmt, clippy, hot path, checkpatch, shellcheck"
-host_run lint "$TOP/scripts/lint.sh"
+status=0
+"$TOP/scripts/lint.sh" >"$logs/lint.log" 2>&1 || status=$?
+ktap_script lint "$logs/lint.log" "$status" "$TOP/scripts/lint.sh"
 
 summary_line

@@ -8,8 +8,8 @@
 #      fetched with a private apt configuration: the system's own apt sources
 #      are never touched.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/../lib/lib.sh"
 
 src_root=$CACHE_DIR/src
 mkdir -p "$src_root"
@@ -71,7 +71,7 @@ if curl -fsS --connect-timeout 5 -o "$dl/sha256sums.asc" "$base/sha256sums.asc" 
 fi
 say "kernel.org is not reachable; using Debian's linux-source-$KERNEL_VERSION"
 
-# 3. Debian's package, through a private apt configuration (lib.sh).
+# 3. Debian's package, through a private apt configuration (lib/apt.sh).
 say "apt-get update (private config, trixie-backports)"
 private_apt "" update -qq >/dev/null
 # apt-get prints its progress on stdout, which is this script's answer: keep

@@ -8,17 +8,18 @@
 # run-qemu.sh concatenates them, plus a small archive of its own that says
 # what to run, so that changing a module only rebuilds the second one.
 #
-#   scripts/build-initramfs.sh base
-#   scripts/build-initramfs.sh modules VARIANT
+#   scripts/build/build-initramfs.sh base
+#   scripts/build/build-initramfs.sh modules VARIANT
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/../lib/lib.sh"
 
 # gen_init_cpio (from any kernel build) makes device nodes and root-owned
 # files without root.
 gen_init_cpio() {
-	local tool
-	for tool in "$BUILD_DIR"/{release,debug,debian}/kdir/usr/gen_init_cpio; do
+	local kernel tool
+	for kernel in $KERNELS; do
+		tool=$BUILD_DIR/$kernel/kdir/usr/gen_init_cpio
 		if [[ -x $tool ]]; then
 			"$tool" "$@"
 			return

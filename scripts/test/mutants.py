@@ -20,7 +20,6 @@ Writes build/mutants/report.json and prints every survivor with its diff.
 import argparse
 import difflib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,12 +27,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import ktap  # scripts/ktap.py: the project's one KTAP reader
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+import ktap  # noqa: E402 (scripts/lib/ktap.py: the project's one KTAP reader)
 
-TOP = Path(__file__).resolve().parent.parent
-# scripts/mutants.sh sources lib.sh, which says where (build/ARCH).
-BUILD = Path(os.environ["BUILD_DIR"])
-OUT = BUILD / "mutants"
+TOP = Path(__file__).resolve().parent.parent.parent
+# scripts/mutants.sh says where (build/ARCH, --build-dir) and how Kbuild
+# builds against its kernels (--make-vars): main() sets these.
+BUILD = OUT = Path()
+MAKE_VARS = []
 DRIVERS = {"rust_sample": ("rust_sample.o", "rust_sample.ko"), "c_sample": ("src/c_sample.o", "src/c_sample.ko")}
 SOURCES = ["rust_sample.rs", "src"]
 # Seconds a mutant's VM may run: a hang counts as killed (the release
@@ -81,10 +82,9 @@ def build(m, scratch):
     kdir = BUILD / m["kernel"] / "kdir"
     log = scratch / "build.log"
     with open(log, "w") as out:
-        # lib.sh's kbuild: the project's one Kbuild invocation.
-        kbuild = 'source "$0/scripts/lib.sh" && kbuild "$@"'
-        status = subprocess.run(["bash", "-c", kbuild, str(TOP), str(kdir), str(scratch), f"{scratch}/out"],
-                                stdout=out, stderr=subprocess.STDOUT).returncode
+        # Kbuild's out-of-tree build, as lib/kbuild.sh's kbuild runs it.
+        kbuild = ["make", "-C", str(kdir), f"M={scratch}", f"MO={scratch}/out", *MAKE_VARS]
+        status = subprocess.run(kbuild, stdout=out, stderr=subprocess.STDOUT).returncode
     ko = scratch / "out" / DRIVERS[m["driver"]][1]
     return ko if status == 0 and ko.exists() else None
 
@@ -130,10 +130,16 @@ def one(m):
 
 
 def main():
+    global BUILD, OUT, MAKE_VARS
     p = argparse.ArgumentParser()
+    p.add_argument("--build-dir", required=True, help="build/ARCH")
+    p.add_argument("--make-vars", default="", help="Kbuild's variables for the kernels, such as LLVM=-19")
     p.add_argument("--driver", choices=list(DRIVERS))
     p.add_argument("--only")
     args = p.parse_args()
+    BUILD = Path(args.build_dir)
+    OUT = BUILD / "mutants"
+    MAKE_VARS = args.make_vars.split()
     mutants = [m for d in DRIVERS if args.driver in (None, d) for m in load(d)
                if args.only is None or args.only in m["name"]]
     start = time.time()

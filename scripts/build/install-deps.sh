@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 # Installs what the build needs and is missing, saying what and why.
 #
-#   NO_INSTALL=1 scripts/install-deps.sh   only report what is missing
-#   scripts/install-deps.sh early          only what the next steps need at
-#                                          once (cc, xz, the Rust toolchain):
-#                                          build.sh then fetches the kernel
-#                                          source while the rest installs
-#   scripts/install-deps.sh bench          what `make bench` adds (gdb and
-#                                          matplotlib), after a full `make`
-#   scripts/install-deps.sh debian         on Debian 13: the toolchain of
-#                                          Debian's kernel (KERNEL=debian;
-#                                          DEBIAN_TOOLCHAIN_PACKAGES, lib.sh)
+#   scripts/build/install-deps.sh all KERNEL...
+#                        what building and booting these kernels needs: the
+#                        project's compilers for a kernel whose COMPILER is
+#                        llvm, Debian 13's (on Debian 13, the system's
+#                        packages: DEBIAN_TOOLCHAIN_PACKAGES in
+#                        qemu/kernels/debian.conf) for debian13
+#   scripts/build/install-deps.sh early KERNEL...
+#                        only what the next steps need at once (cc, xz, the
+#                        Rust toolchain): build.sh then fetches the kernel
+#                        source while the rest installs
+#   scripts/build/install-deps.sh bench
+#                        what `make bench` adds (gdb and matplotlib), after
+#                        a full `make`
 #
-# For ARCH=arm64 on an x86 machine (lib.sh), it adds QEMU for arm64, the
-# Rust target of the suite, Debian's cross gcc for the static C helpers, and
-# Debian's arm64 busybox-static, downloaded as a .deb with a private apt
-# configuration and unpacked into the cache: the system's apt sources and
-# architectures are never touched.
+# NO_INSTALL=1 only reports what is missing. For another architecture than
+# this machine's (ARCH=arm64 on an x86 machine) it adds QEMU for it, the
+# Rust target of the suite, Debian's cross gcc for the static C helpers
+# (qemu/arch/ARCH.conf), and Debian's busybox-static for it, downloaded as a
+# .deb with a private apt configuration and unpacked into the cache: the
+# system's apt sources and architectures are never touched.
 #
 # Before it: git, make, ca-certificates, curl and rustup (README.md, "What
 # it needs"). Without rustup it prints the command that installs it and
@@ -24,12 +28,13 @@
 # apt sources (with sudo when not root), the pinned Rust toolchain with
 # rustup, bindgen from crates.io.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/../lib/lib.sh"
 
 BINDGEN_VERSION=0.73.2
-mode=${1:-all}
-[[ $mode =~ ^(all|early|bench|debian)$ ]] || die "usage: install-deps.sh [early|bench|debian]"
+mode=${1:?usage: install-deps.sh all|early KERNEL... | bench}
+shift
+[[ $mode =~ ^(all|early|bench)$ ]] || die "usage: install-deps.sh all|early KERNEL... | bench"
 # With NO_INSTALL the full call reports everything at once.
 [[ $mode == early && -n ${NO_INSTALL:-} ]] && exit 0
 
@@ -46,15 +51,12 @@ EOF
 	exit 1
 fi
 
-# The kernels of this run (VARIANTS, from build.sh; default: the
-# project's own). Only the project's own need clang, lld and bindgen-cli;
-# Debian's kernel needs Debian 13's toolchain (on Debian 13, the system's
-# packages: DEBIAN_TOOLCHAIN_PACKAGES in lib.sh).
-read -ra variants <<<"${VARIANTS:-release}"
+# The kernels of this run, by their compilers: llvm needs clang, lld and
+# bindgen-cli; debian13 needs Debian 13's toolchain.
 own_kernels=0 debian_kernel=0
-for variant in "${variants[@]}"; do
-	case $variant in
-	debian) debian_kernel=1 ;;
+for kernel in "$@"; do
+	case $(kernel_fact "$kernel" COMPILER) in
+	debian13) debian_kernel=1 ;;
 	*) own_kernels=1 ;;
 	esac
 done
@@ -89,12 +91,10 @@ if ((own_kernels)); then
 		"cpio|cpio|kernel build (kheaders)"
 	)
 fi
-debian_needs=()
-for pkg in "${DEBIAN_TOOLCHAIN_PACKAGES[@]}"; do
-	debian_needs+=("pkg:$pkg|$pkg|builds modules for Debian's kernel with the tools that built it (KERNEL=debian)")
-done
 if ((debian_kernel)) && [[ $(debian_toolchain_kind) == system ]]; then
-	needs+=("${debian_needs[@]}")
+	for pkg in "${DEBIAN_TOOLCHAIN_PACKAGES[@]}"; do
+		needs+=("pkg:$pkg|$pkg|builds modules for Debian's kernel with the tools that built it (KERNEL=debian)")
+	done
 fi
 
 # This machine's own architecture: Debian's busybox-static and the C
@@ -103,12 +103,12 @@ fi
 if [[ $ARCH == "$HOST_ARCH" ]]; then
 	needs+=(
 		"pkg:busybox-static|busybox-static|the guest's userland (a static busybox, $BUSYBOX)"
-		"/usr/lib/$(uname -m)-linux-gnu/libc.a|libc6-dev|the C library for the guest's static helpers"
+		"/usr/lib/$GNU_TRIPLET/libc.a|libc6-dev|the C library for the guest's static helpers"
 	)
 else
 	needs+=(
-		"$GUEST_CC|gcc-aarch64-linux-gnu|builds the static C helpers that the $ARCH guest runs (ABI check, exercises)"
-		"/usr/aarch64-linux-gnu/lib/libc.a|libc6-dev-arm64-cross|the $ARCH C library for those static helpers"
+		"$GUEST_CC|$CROSS_GCC_PACKAGE|builds the static C helpers that the $ARCH guest runs (ABI check, exercises)"
+		"/usr/$GNU_TRIPLET/lib/libc.a|libc6-dev-$DEB_ARCH-cross|the $ARCH C library for those static helpers"
 	)
 fi
 
@@ -116,15 +116,14 @@ fi
 bench_needs=(
 	"/usr/lib/python3/dist-packages/matplotlib|python3-matplotlib|make bench draws its charts"
 )
-[[ $ARCH != x86_64 ]] || bench_needs+=(
+[[ $PRICE_LIST != yes ]] || bench_needs+=(
 	"gdb|gdb|make bench counts each function's instructions through QEMU's gdb stub"
 )
 [[ $mode != bench ]] || needs=("${bench_needs[@]}")
-[[ $mode != debian ]] || needs=("${debian_needs[@]}")
 
 have() { # how-to-tell: is it there?
 	case $1 in
-	pkg:*) [[ $(dpkg-query -W -f='${Status}' "${1#pkg:}" 2>/dev/null) == "install ok installed" ]] ;;
+	pkg:*) dpkg -s "${1#pkg:}" 2>/dev/null | grep -x 'Status: install ok installed' >/dev/null ;;
 	/*) [[ -e $1 ]] ;;
 	*) command -v "$1" >/dev/null 2>&1 ;;
 	esac
@@ -174,7 +173,7 @@ apt_install() { # Installs the missing packages (if any), or says how.
 	fi
 }
 
-if [[ $mode == bench || $mode == debian ]]; then
+if [[ $mode == bench ]]; then
 	apt_install
 	exit 0
 fi
@@ -188,9 +187,9 @@ if ! rustup toolchain list 2>/dev/null | grep -q "^$RUSTUP_TOOLCHAIN"; then
 	rust_todo+=("rustup toolchain install $RUSTUP_TOOLCHAIN --profile minimal --component $(
 		IFS=,
 		echo "${components[*]}"
-	) --target ${targets[*]}   # the pinned Rust (scripts/lib.sh)")
+	) --target ${targets[*]}   # the pinned Rust (settings.conf)")
 else
-	# RUSTUP_TOOLCHAIN (lib.sh) makes these look inside the pinned toolchain.
+	# RUSTUP_TOOLCHAIN (settings.conf) makes these look inside the pinned toolchain.
 	installed=$(rustup component list --installed 2>/dev/null)
 	for c in "${components[@]}"; do
 		grep -q "^$c" <<<"$installed" || rust_todo+=("rustup component add $c   # the kernel build and make lint")
@@ -255,7 +254,7 @@ if ((rust_status != 0)); then
 fi
 
 # Another architecture's busybox: Debian's busybox-static for it, taken out
-# of its .deb into the cache ($BUSYBOX, lib.sh).
+# of its .deb into the cache ($BUSYBOX, lib/arch.sh).
 foreign_busybox() {
 	[[ $ARCH != "$HOST_ARCH" && ! -x $BUSYBOX ]] || return 0
 	say "missing busybox-static ($DEB_ARCH): the guest's userland; downloading Debian's .deb (private apt configuration)"

@@ -3,7 +3,7 @@
 # Debian's kernel, and prints where it is: "/" for this machine's own
 # packages, or the path of a Debian 13 root that this script made.
 #
-#   scripts/debian-toolchain.sh
+#   scripts/build/debian-toolchain.sh     (build.sh, for KERNEL=debian)
 #
 # Why Debian 13's: a module must be built by the compilers that built its
 # kernel. Debian's Rust-enabled 7.3 kernel (trixie-backports) was built
@@ -13,18 +13,17 @@
 # checks this). So:
 #
 #   Debian 13 or later   the system's packages, installed like every other
-#                        tool (install-deps.sh debian)
+#                        tool (install-deps.sh, before this)
 #   anything else        a minimal Debian 13 root made with debootstrap
 #                        (root, or sudo), once, in the cache, keyed by its
-#                        package list; debian_toolchain_run (lib.sh) runs
+#                        package list; debian_toolchain_run (lib/debian.sh) runs
 #                        commands in it. DEBIAN_TOOLCHAIN=system uses this
 #                        machine's own tools anyway (the checks still run).
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/../lib/lib.sh"
 
 if [[ $(debian_toolchain_kind) == system ]]; then
-	"$TOP/scripts/install-deps.sh" debian
 	echo /
 	exit 0
 fi

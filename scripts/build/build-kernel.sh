@@ -1,38 +1,34 @@
 #!/usr/bin/env bash
-# Builds (or takes from the cache) one kernel variant for $ARCH (lib.sh)
+# Builds (or takes from the cache) one of the project's kernels for $ARCH
 # and prints its build directory, which is the KDIR that modules are built
-# against.
+# against. build.sh runs it for each kernel whose SOURCE is linux
+# (qemu/kernels/NAME.conf).
 #
-#   [ARCH=arm64] scripts/build-kernel.sh release|debug
-#   scripts/build-kernel.sh debian     Debian's kernel: scripts/debian-kernel.sh
+#   [ARCH=arm64] scripts/build/build-kernel.sh NAME SRC [WHY]
+#
+# SRC is the Linux source tree (fetch-kernel-source.sh); WHY, what needs
+# the kernel, for the message. The config: tinyconfig, then the kernel's
+# fragments (its FRAGMENTS, each with the architecture's part where there
+# is one: kernel_fragments in lib/kernels.sh).
 #
 # The cache entry's name is a hash of everything that goes into the build:
-# the architecture, the source tree's identity, the config fragments (the
-# shared ones and the architecture's), the recipe (the function
-# build_kernel below, as bash prints it: comments and the messages around it
-# do not count) and the versions of clang, rustc and bindgen. Anything
-# changed means a new entry; an entry is only used once its build finished
-# (the `.complete` marker). Nothing writes into an entry after that, so the
-# cache may be read-only.
+# the architecture, the source tree's identity, the config fragments, the
+# recipe (the function build_kernel below, as bash prints it: comments and
+# the messages around it do not count) and the versions of clang, rustc and
+# bindgen. Anything changed means a new entry; an entry is only used once
+# its build finished (the `.complete` marker). Nothing writes into an entry
+# after that, so the cache may be read-only.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/../lib/lib.sh"
 
-variant=${1:?usage: build-kernel.sh release|debug|debian}
-# Debian's kernel is not built here, only its rust/.
-[[ $variant != debian ]] || exec "$TOP/scripts/debian-kernel.sh"
-# The shared fragment, then the architecture's part; the debug kernel adds
-# its own two (an architecture's part only where it has one).
-fragments=("$TOP/qemu/kernel.config" "$TOP/qemu/kernel-$ARCH.config")
-case $variant in
-release) minutes=8 ;;
-debug)
-	fragments+=("$TOP/qemu/debug.config")
-	[[ ! -f $TOP/qemu/debug-$ARCH.config ]] || fragments+=("$TOP/qemu/debug-$ARCH.config")
-	minutes=10
-	;;
-*) die "unknown kernel '$variant' (release, debug or debian)" ;;
-esac
+variant=${1:?usage: build-kernel.sh NAME SRC [WHY]}
+src=${2:?usage: build-kernel.sh NAME SRC [WHY]}
+why=${3:-}
+check_kernel "$variant"
+[[ $(kernel_fact "$variant" SOURCE) == linux ]] || die "the $variant kernel is not built from the Linux source"
+mapfile -t fragments < <(kernel_fragments "$variant")
+minutes=$(kernel_fact "$variant" BUILD_MINUTES)
 
 # build_kernel SRC OUT FRAGMENT...: the recipe. Logs to OUT/build.log.
 build_kernel() {
@@ -102,7 +98,6 @@ run_logged() { # Run a step; on failure show the end of the log ($log).
 }
 
 start=$(date +%s)
-src=$("$TOP/scripts/fetch-kernel-source.sh")
 
 # What identifies the source: its top Makefile (version), the tarball's
 # id recorded at unpack time if any, and the path for a user's own tree.
@@ -148,7 +143,7 @@ if [[ -f $out/.complete ]]; then
 	exit 0
 fi
 
-say "building the $ARCH $variant kernel${KERNEL_WHY:+, which $KERNEL_WHY needs,} once (about $minutes minutes on 2 cores), into $out"
+say "building the $ARCH $variant kernel${why:+, which $why needs,} once (about $minutes minutes on 2 cores), into $out"
 rm -rf "$out"
 mkdir -p "$out"
 log=$out/build.log

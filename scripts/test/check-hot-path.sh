@@ -7,12 +7,12 @@
 # is one lock round trip; the wake-up after unlocking (only when the queue
 # was full, or empty) takes the wait queue's spinlock, as the pipe's does.
 #
-#   scripts/check-hot-path.sh [rust_sample.ko c_sample.ko]
+#   scripts/test/check-hot-path.sh [rust_sample.ko c_sample.ko]
 #
 # Prints each function's calls; exits 1 on a call outside the list.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/../lib/lib.sh"
 
 modules=("$@")
 if ((${#modules[@]} == 0)); then
@@ -42,16 +42,18 @@ for ko in "${modules[@]}"; do
 	[[ -f $ko ]] || die "$ko is missing: run 'make' first"
 	# "function callee" for every call in a read_iter or write_iter: the
 	# relocation names the callee of a call to another section or module.
-	# A call: x86's call (its relocation PLT32 or PC32), arm64's bl or a
-	# tail call's b (CALL26, JUMP26).
-	calls=$("$objdump" -d -r --no-show-raw-insn "$ko" | awk '
+	# A call's instructions and relocations are the architecture's
+	# (CALL_INSNS and CALL_RELOCS in qemu/arch/ARCH.conf: x86's call, its
+	# relocation PLT32 or PC32; arm64's bl or a tail call's b, CALL26 or
+	# JUMP26).
+	calls=$("$objdump" -d -r --no-show-raw-insn "$ko" | awk -v relocs="${CALL_RELOCS// /|}" -v insns="${CALL_INSNS// /|}" '
 		/^[0-9a-f]+ <.*>:$/ {
 			fn = substr($2, 2, length($2) - 3)
 			hot = (fn ~ /read_iter|write_iter/)
 			next
 		}
-		hot && /R_X86_64_(PLT32|PC32)|R_AARCH64_(CALL26|JUMP26)/ { sub(/[-+]0x[0-9a-f]+$/, "", $3); print fn, $3 }
-		hot && /[ \t](callq?|bl)[ \t]/ && !/R_X86_64|R_AARCH64/ && match($0, /<[^>+]+>/) {
+		hot && $0 ~ relocs { sub(/[-+]0x[0-9a-f]+$/, "", $3); print fn, $3 }
+		hot && $0 ~ "[ \t](" insns ")[ \t]" && $0 !~ /R_X86_64|R_AARCH64/ && match($0, /<[^>+]+>/) {
 			callee = substr($0, RSTART + 1, RLENGTH - 2)
 			if (callee != fn) print fn, callee
 		}')

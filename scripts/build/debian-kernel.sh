@@ -3,13 +3,16 @@
 # built: prints a kernel tree (KDIR) that modules for it are built against,
 # with Debian's vmlinuz at arch/x86/boot/bzImage, where run-qemu.sh looks.
 #
-#   scripts/debian-kernel.sh            (make KERNEL=debian; build-kernel.sh)
+#   scripts/build/debian-kernel.sh ROOT   (make KERNEL=debian: build.sh)
+#
+# ROOT is where Debian 13's toolchain is (debian-toolchain.sh prints it).
 #
 # Debian's linux-headers package ships no rust/ (no .rmeta, no macros, no
 # target.json), so no Rust module builds against it as packaged (make
 # doctor shows that). This script makes a tree that does:
 #
-#   1. finds the newest linux-image-7.3.*-amd64 in trixie-backports (never
+#   1. finds the newest linux-image-7.3.*-amd64 in trixie-backports
+#      (qemu/kernels/debian.conf: DEBIAN_SUITE; the flavour is DEB_ARCH; never
 #      a version written into this script: backports keeps only its newest
 #      upload), and downloads that image, its config and headers, and the
 #      linux-source-7.3 of the same version (private apt configuration);
@@ -26,15 +29,16 @@
 # what to do. The tree is cached, keyed by the Debian version and the
 # toolchain's versions; trees of older uploads are deleted.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$(dirname "$0")/../lib/lib.sh"
 
+root=${1:?usage: debian-kernel.sh ROOT}
 start=$(date +%s)
 flavour=$DEB_ARCH
-[[ $ARCH == x86_64 ]] || die "KERNEL=debian is for x86_64 so far (ARCH=$ARCH)"
+suite=$(kernel_fact debian DEBIAN_SUITE)
 
 # --- 1. Which upload, and its packages. -------------------------------------
-say "looking up Debian's Linux $KERNEL_VERSION in trixie-backports (private apt configuration)"
+say "looking up Debian's Linux $KERNEL_VERSION in $suite (private apt configuration)"
 private_apt "" update -qq >/dev/null 2>&1 ||
 	say "apt-get update failed (offline?): using the package lists of the last update"
 # linux-image-7.3.4+deb13-amd64: the ABI name, which is also the kernel's
@@ -62,16 +66,14 @@ packages=("linux-binary-$release" "linux-base-$release" "linux-headers-$release"
 say "Debian's kernel: $release, version $version"
 
 # --- The toolchain, and the cache key. -------------------------------------
-root=$("$TOP/scripts/debian-toolchain.sh")
 in_toolchain() { debian_toolchain_run "$root" "$@"; }
 # The compilers, by the names in Debian's .config (read below): gcc as
 # x86_64-linux-gnu-gcc-14, so that CONFIG_CC_VERSION_TEXT comes out the same,
 # and binutils, not LLVM (an LLVM= in the environment would choose lld).
 # ARCH as Debian's build spells it (x86, not x86_64: .config's first
 # lines name it).
-cc=x86_64-linux-gnu-gcc-14
-kbuild_arch=${KERNEL_IMAGE#arch/}
-toolchain_vars=(ARCH="${kbuild_arch%%/*}" LLVM= CC="$cc" HOSTCC="$cc" RUSTC=/usr/bin/rustc BINDGEN=/usr/bin/bindgen
+cc=$GNU_TRIPLET-$(kernel_fact debian DEBIAN_CC)
+toolchain_vars=(ARCH="$KBUILD_ARCH" LLVM= CC="$cc" HOSTCC="$cc" RUSTC=/usr/bin/rustc BINDGEN=/usr/bin/bindgen
 	CLIPPY_DRIVER=/usr/bin/clippy-driver)
 versions=$(in_toolchain /bin/sh -c "$cc --version | head -n1; /usr/bin/rustc --version; /usr/bin/bindgen --version; pahole --version; ld --version | head -n1") ||
 	die "the Debian 13 toolchain is incomplete (gcc-14, rustc, bindgen, pahole): run 'make KERNEL=debian' again, or see 'make doctor'"
@@ -208,8 +210,7 @@ vmlinuz=$out/packaged/usr/lib/modules/$release/vmlinuz
 [[ -f $vmlinuz ]] || vmlinuz=$out/packaged/boot/vmlinuz-$release
 [[ -f $vmlinuz ]] || die "linux-binary-$release has no vmlinuz"
 cp "$vmlinuz" "$out/linux/$KERNEL_IMAGE"
-# How kbuild (lib.sh) builds modules against this tree: in the toolchain.
-# How kbuild (lib.sh) builds modules against this tree: with these make
+# How kbuild (lib/kbuild.sh) builds modules against this tree: with these make
 # variables, in Debian 13's toolchain (debian_toolchain_dir).
 printf '%s\n' "${toolchain_vars[@]}" >"$out/toolchain.env"
 touch "$out/.complete"

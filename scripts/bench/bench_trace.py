@@ -1,6 +1,7 @@
 # The price list's counter, run inside gdb by scripts/bench.sh:
 #
-#     gdb -batch vmlinux -ex 'target remote :PORT' -x scripts/bench_trace.py
+#     gdb -batch vmlinux -ex "python TRACE_OUT = 'FILE'" \
+#         -ex 'target remote :PORT' -x scripts/bench/bench_trace.py
 #
 # The VM runs `sample-bench --trace` on one CPU, which does its operations
 # on descriptors 100 (rust_sample) and 101 (c_sample) after a warm-up on
@@ -9,9 +10,9 @@
 # descriptor with that size, then single-steps it to the return, recording
 # the address of every instruction executed. QEMU's gdb stub steps with
 # interrupts and timers off, so the count is the operation's alone. The
-# addresses go to $TRACE_OUT as JSON; bench_report.py names the functions.
+# addresses go to TRACE_OUT (set by gdb's first command) as JSON;
+# bench_report.py names the functions.
 import json
-import os
 
 import gdb
 
@@ -63,6 +64,6 @@ for device, operation, entry, args in PROBES:
     results.append({"device": device, "operation": operation, "entry": entry, "pcs": [hex(pc) for pc in pcs]})
     gdb.write(f"bench_trace: {device} {operation}: {len(pcs)} instructions\n")
 
-with open(os.environ["TRACE_OUT"], "w") as out:
+with open(TRACE_OUT, "w") as out:  # noqa: F821 (set by bench.sh through gdb)
     json.dump(results, out)
 gdb.execute("detach")

@@ -26,7 +26,7 @@ import re
 import sys
 from pathlib import Path
 
-TOP = Path(__file__).resolve().parent.parent
+TOP = Path(__file__).resolve().parent.parent.parent
 FILES = {
     "C": "src/c_sample.c",
     "R": "rust_sample.rs",
@@ -110,7 +110,7 @@ def render(name):
             return match.group(0)
 
     body = REF.sub(substitute, source.read_text())
-    note = (f"<!-- Generated from docs/src/{name} by scripts/doc_lines.py (make docs):"
+    note = (f"<!-- Generated from docs/src/{name} by scripts/test/doc_lines.py (make docs):"
             " edit that file, not this one. -->\n")
     return note + body, errors
 
