@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Line numbers in the docs, computed from the sources, never typed by hand.
 
-docs/src/NAME.md is written with references such as [[C:misc_register(]];
-this script replaces each with the line number it names and writes
-docs/NAME.md. `make docs` runs it; `make lint` checks that the docs are
-current (--check), so a change to a driver that moves a line makes the lint
-fail until the docs are regenerated, and a reference whose text is gone or
-ambiguous is an error, not a wrong number.
+docs/c-to-rust.md and docs/walkthrough.md are the one copy of each. Every
+line number in them is followed by the reference it was computed from, in
+an HTML comment that Markdown does not show: `57<!--[[C:misc_register(]]-->`.
+This script computes each number again and writes it in place. `make docs`
+runs it; `make lint` checks that the docs are current (--check), so a
+change to a driver that moves a line makes the lint fail until the docs
+are regenerated, and a reference whose text is gone or ambiguous is an
+error, not a wrong number. A new reference is written with no number in
+front: `<!--[[C:misc_register(]]-->`, and `make docs` adds it.
 
 A reference is [[FILE:TEXT]], where FILE is one of the keys of FILES and
 TEXT is a piece of one line of that file:
@@ -35,7 +38,8 @@ FILES = {
     "H": "src/sample_ioctl.h",
 }
 DOCS = ["c-to-rust.md", "walkthrough.md"]
-REF = re.compile(r"\[\[([A-Za-z.]+):(.+?)\]\]")
+# A number (or "12-30", "12, 40, 71") and the reference it came from.
+REF = re.compile(r"(?:[0-9]+(?:(?:-|, )[0-9]+)*)?<!--\[\[([A-Za-z.]+):(.+?)\]\]-->")
 # A banner: a comment line of dashes, the title, and another line of dashes.
 BANNER_RULE = re.compile(r"^\s*(//|/\*|\*)\s*-{20,}\s*$")
 
@@ -99,20 +103,18 @@ def resolve(key, text):
 
 
 def render(name):
-    source = TOP / "docs" / "src" / name
+    """docs/NAME with every number computed again, and the errors."""
     errors = []
 
     def substitute(match):
+        ref = f"<!--[[{match.group(1)}:{match.group(2)}]]-->"
         try:
-            return resolve(match.group(1), match.group(2))
+            return resolve(match.group(1), match.group(2)) + ref
         except ValueError as e:
-            errors.append(f"docs/src/{name}: [[{match.group(1)}:{match.group(2)}]]: {e}")
+            errors.append(f"docs/{name}: [[{match.group(1)}:{match.group(2)}]]: {e}")
             return match.group(0)
 
-    body = REF.sub(substitute, source.read_text())
-    note = (f"<!-- Generated from docs/src/{name} by scripts/test/doc_lines.py (make docs):"
-            " edit that file, not this one. -->\n")
-    return note + body, errors
+    return REF.sub(substitute, (TOP / "docs" / name).read_text()), errors
 
 
 def main():
