@@ -22,7 +22,7 @@
 //! SAMPLE-BENCH-RESULT <benchmark> <target> <operations or bytes> <ns>
 //! ```
 //!
-//! and leaves the statistics to `scripts/bench_report.py`. Progress goes to
+//! and leaves the statistics to `scripts/bench/bench_report.py`. Progress goes to
 //! stderr.
 //!
 //! ```text
@@ -31,7 +31,7 @@
 //! sample-bench --trace                        the price list's workload
 //! ```
 //!
-//! `--trace` is what `scripts/bench_trace.py` single-steps through QEMU's
+//! `--trace` is what `scripts/bench/bench_trace.py` single-steps through QEMU's
 //! gdb stub: it prints the modules' symbols (`/proc/kallsyms`), then runs
 //! each traced operation on descriptors that exist for nothing else, so that
 //! a breakpoint can tell them apart.
@@ -370,7 +370,7 @@ fn measure(reps: usize, sample: Duration, cpus: usize) -> Result<(), String> {
 }
 
 /// The traced descriptors: the operations on these numbers are the ones
-/// `scripts/bench_trace.py` stops at (warm-up uses other numbers).
+/// `scripts/bench/bench_trace.py` stops at (warm-up uses other numbers).
 const TRACE_FD: [(Target, i32); 2] = [(Target::Rust, 100), (Target::C, 101)];
 
 /// The price list's workload: per device, a 1-byte write and read, a
