@@ -129,14 +129,7 @@ fi
 [[ -w $CACHE_DIR ]] ||
 	die "the kernel cache $CACHE_DIR is read-only and has no $variant kernel for these tools and sources ($out); make it writable, or set SAMPLE_CACHE_DIR to a writable directory"
 
-# One kernel build at a time on this machine: another clone may be building
-# this very entry, which is then reused rather than built twice.
-mkdir -p "$CACHE_DIR/kernels"
-exec 9>"$CACHE_DIR/.kernel-build.lock"
-if ! flock -n 9; then
-	say "another 'make' is building a kernel; waiting for it"
-	flock 9
-fi
+kernel_build_lock
 if [[ -f $out/.complete ]]; then
 	stage_done "kernel $variant" "$start" "cached (built meanwhile): $out"
 	echo "$out"

@@ -181,18 +181,14 @@ for pkg in "${packages[@]}"; do
 		die "could not download $pkg=$version (log: $dl/download.log)"
 done
 
-exec 9>"$CACHE_DIR/.kernel-build.lock"
-if ! flock -n 9; then
-	say "another 'make' is building a kernel; waiting for it"
-	flock 9
-fi
+kernel_build_lock
 if [[ -f $out/.complete ]]; then
 	stage_done "kernel debian" "$start" "cached (prepared meanwhile): $out ($release)"
 	echo "$out/linux"
 	exit 0
 fi
 
-say "preparing a tree for Debian's $release: rust/ rebuilt with Debian 13's toolchain (about 3 minutes on 2 cores), into $out"
+say "preparing a tree for Debian's $release: rust/ rebuilt with Debian 13's toolchain (about $(kernel_fact debian BUILD_MINUTES) minutes on 2 cores), into $out"
 rm -rf "$out"
 mkdir -p "$out/packaged"
 for deb in "$dl"/*.deb; do

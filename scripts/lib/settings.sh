@@ -29,6 +29,18 @@ settings_load
 CACHE_DIR=${SAMPLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-kmod-sample}
 export CACHE_DIR
 
+# kernel_build_lock: one kernel build at a time on this machine (the lock
+# is held until the script ends): another clone may be building the very
+# entry that this one needs, which is then reused rather than built twice.
+kernel_build_lock() {
+	mkdir -p "$CACHE_DIR/kernels"
+	exec 9>"$CACHE_DIR/.kernel-build.lock"
+	if ! flock -n 9; then
+		say "another 'make' is building a kernel; waiting for it"
+		flock 9
+	fi
+}
+
 # rustup's tools and what `cargo install` adds (bindgen) live here; a
 # non-login shell may lack it, and it may not exist yet when this is sourced.
 if [[ :$PATH: != *:${CARGO_HOME:-$HOME/.cargo}/bin:* ]]; then
