@@ -73,6 +73,13 @@ fuzz: all
 bench: all
 	@$(scripts)/bench.sh $(BENCH_ARGS)
 
+# The classic kernel bugs written into both drivers, and what catches each
+# (tests/safety/, docs/safety.md). Not part of `make test`, which runs only
+# its compile half: it boots two VMs per row.
+.PHONY: safety
+safety: all
+	@$(scripts)/safety.sh $(SAFETY_ARGS)
+
 # The suite's mutation score: small bugs in each driver, one VM per mutant
 # (tests/mutants/, build/ARCH/mutants/report.json). Not part of `make test`.
 .PHONY: mutants
@@ -112,9 +119,10 @@ fmt:
 	@$(scripts)/fmt.sh
 
 # The line numbers in docs/c-to-rust.md and docs/walkthrough.md, computed
-# again from the sources, in place.
+# again from the sources, in place; docs/safety.md from tests/safety/.
 docs:
 	@python3 $(scripts)/test/doc_lines.py
+	@$(scripts)/safety.sh --docs
 
 # Editor support: rust-project.json for rust-analyzer.
 .PHONY: rust-analyzer
@@ -148,6 +156,8 @@ help:
 ##                       FRESH_SUITES="bookworm trixie", FRESH_COLD=1: empty kernel cache)
 ##   make fuzz           model-based random testing on the debug kernel (DURATION=120, SEED=n)
 ##   make mutants        the suite's mutation score (tests/mutants/, about 11 minutes)
+##   make safety         the classic kernel bugs in both drivers: what C compiles and what
+##                       catches it, what rustc refuses (tests/safety/, docs/safety.md)
 ##   make bench          both drivers vs a pipe, instruction-exact under TCG (PUBLISH=1: docs/performance.md)
 ##   make run            rebuild the modules and initramfs only, then boot into a shell
 ##   make clean          remove build/ (this clone's output, every architecture)
@@ -156,7 +166,8 @@ help:
 ##   make check-exercises  every exercise: the solution passes, the starting point fails
 ##   make lint           rustfmt, clippy (suite, modules, exercises), checkpatch, shellcheck,
 ##                       the docs' line numbers; no VM
-##   make docs           the line numbers in docs/c-to-rust.md and docs/walkthrough.md, again
+##   make docs           the line numbers in docs/c-to-rust.md and docs/walkthrough.md, again;
+##                       docs/safety.md from tests/safety/
 ##   make fmt            reformat the Rust code (rustfmt with the kernel's config, cargo fmt)
 ##   make rust-analyzer  write rust-project.json for rust-analyzer
 ##   make gdb            attach gdb to ./scripts/run-qemu.sh --debug --gdb (GDB_KERNEL=release without --debug)

@@ -22,6 +22,7 @@
 #                is read somewhere
 #   doc-lines    the line numbers in docs/c-to-rust.md and docs/walkthrough.md
 #                are the ones scripts/test/doc_lines.py computes (make docs)
+#   safety-doc   docs/safety.md is what tests/safety/ says (make docs)
 #   side-by-side the two drivers have the same section banners in the same
 #                order, with the same functions (scripts/test/check_side_by_side.py)
 #
@@ -52,7 +53,7 @@ check() {
 }
 
 mapfile -t rust_files < <(rust_sources)
-mapfile -t c_files < <(ls src/*.c src/*.h tests/runner/warn_module/*.c; find exercises -name '*.c' | sort)
+mapfile -t c_files < <(ls src/*.c src/*.h tests/runner/warn_module/*.c tests/safety/*.c; find exercises -name '*.c' | sort)
 mapfile -t shell_files < <(ls scripts/*.sh scripts/*/*.sh .ci/run qemu/init exercises/*/check.sh)
 
 check rustfmt rustfmt --check --color never --edition 2021 --config-path "$ksrc/.rustfmt.toml" "${rust_files[@]}"
@@ -120,6 +121,7 @@ settings_listed() {
 }
 check settings settings_listed
 check doc-lines python3 "$TOP/scripts/test/doc_lines.py" --check
+check safety-doc "$TOP/scripts/safety.sh" --docs --check
 check side-by-side python3 "$TOP/scripts/test/check_side_by_side.py"
 
 summary_line
