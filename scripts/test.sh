@@ -5,7 +5,8 @@
 #
 #   1. host: `make test-host` (scripts/test-host.sh: the ABI, the runner's
 #      self-tests, lint); every exercise's solution passes and its starting
-#      point fails;
+#      point fails; each make safety row's Rust side compiles, or is refused
+#      with the error docs/safety.md gives;
 #   2. for each kernel in VARIANTS (default: every kernel for ARCH, in
 #      their order: release, debian on x86_64, debug), the guest suite, and
 #      what the kernel's EXTRA_TESTS name (qemu/kernels/NAME.conf): on the
@@ -56,11 +57,12 @@ mark_suite() {
 }
 
 # --- 1. Host checks. --------------------------------------------------------
-# host_script LABEL SCRIPT: a host-side script that prints KTAP, as
-# subtest LABEL.
+# host_script LABEL SCRIPT [ARGS...]: a host-side script that prints KTAP,
+# as subtest LABEL.
 host_script() {
 	local label=$1 script=$2 status=0
-	"$script" >"$logs/$label.log" 2>&1 || status=$?
+	shift 2
+	"$script" "$@" >"$logs/$label.log" 2>&1 || status=$?
 	ktap_script "$label" "$logs/$label.log" "$status" "$script"
 }
 say "host checks (make test-host)"
@@ -69,6 +71,16 @@ mark "host checks"
 say "exercises: every solution passes, every starting point fails"
 host_script exercises "$TOP/scripts/check-exercises.sh"
 mark "exercises"
+# make safety's compile half: each row's Rust side compiles, or fails with
+# the error code docs/safety.md gives (one module build per row, against
+# the release kernel); the VM half is make safety's own.
+if [[ " ${variants[*]} " == *" release "* ]]; then
+	say "safety: each row's Rust side, compiled (make safety's compile half)"
+	host_script safety "$TOP/scripts/safety.sh" --compile-only
+	mark "safety: Rust compile half"
+else
+	breakdown+=("safety: not run (VARIANTS=${variants[*]}: it builds against the release kernel)")
+fi
 
 # --- 2. In the guest. --------------------------------------------------------
 # guest_run LABEL LOGNAME RUNNER-ARGS...: runs the VM; the guest's KTAP
