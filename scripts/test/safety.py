@@ -308,6 +308,7 @@ def main():
         EXPECTED.write_text(json.dumps(expected, indent=1) + "\n")
     failed = ktap(results, controls)
     print(f"# {round(time.time() - start)} s; report: {OUT / name}")
+    print(f"{len(results) + len(controls) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
