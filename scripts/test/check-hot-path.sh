@@ -53,7 +53,7 @@ for ko in "${modules[@]}"; do
 			next
 		}
 		hot && $0 ~ relocs { sub(/[-+]0x[0-9a-f]+$/, "", $3); print fn, $3 }
-		hot && $0 ~ "[ \t](" insns ")[ \t]" && $0 !~ /R_X86_64|R_AARCH64/ && match($0, /<[^>+]+>/) {
+		hot && $0 ~ "[ \t](" insns ")[ \t]" && $0 !~ /R_[A-Z0-9]+_/ && match($0, /<[^>+]+>/) {
 			callee = substr($0, RSTART + 1, RLENGTH - 2)
 			if (callee != fn) print fn, callee
 		}')

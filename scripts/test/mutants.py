@@ -20,7 +20,6 @@ Writes build/mutants/report.json and prints every survivor with its diff.
 import argparse
 import difflib
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 import ktap  # noqa: E402 (scripts/lib/ktap.py: the project's one KTAP reader)
+from scratch import kbuild, patched_copy  # noqa: E402 (scripts/test/scratch.py)
 
 TOP = Path(__file__).resolve().parent.parent.parent
 # scripts/mutants.sh says where (build/ARCH, --build-dir) and how Kbuild
@@ -36,7 +36,6 @@ TOP = Path(__file__).resolve().parent.parent.parent
 BUILD = OUT = Path()
 MAKE_VARS = []
 DRIVERS = {"rust_sample": ("rust_sample.o", "rust_sample.ko"), "c_sample": ("src/c_sample.o", "src/c_sample.ko")}
-SOURCES = ["rust_sample.rs", "src"]
 # Seconds a mutant's VM may run: a hang counts as killed (the release
 # suite passes in about 30 s; a busy loop in the kernel never ends).
 LIMIT = {"release": 150, "debug": 900}
@@ -62,29 +61,16 @@ def load(driver):
 def apply(m):
     """A scratch copy of the sources with the mutant applied; its diff."""
     scratch = OUT / m["driver"] / m["name"]
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    for src in SOURCES:
-        (shutil.copytree if (TOP / src).is_dir() else shutil.copy)(TOP / src, scratch / src)
-    target = scratch / m["file"]
-    text = target.read_text()
-    if text.count(m["old"]) != 1:
-        raise SystemExit(f"mutant {m['driver']}/{m['name']}: its text occurs {text.count(m['old'])} times in {m['file']}, not once")
-    mutated = text.replace(m["old"], m["new"])
-    target.write_text(mutated)
-    (scratch / "Kbuild").write_text(f"obj-m := {DRIVERS[m['driver']][0]}\n")
+    changed = patched_copy(scratch, [(m["file"], m["old"], m["new"])], DRIVERS[m["driver"]][0],
+                           f"mutant {m['driver']}/{m['name']}")
+    text, mutated = changed[m["file"]]
     diff = difflib.unified_diff(text.splitlines(True), mutated.splitlines(True), f"a/{m['file']}", f"b/{m['file']}", n=1)
     return scratch, "".join(diff)
 
 
 def build(m, scratch):
     """Builds the mutant's module; returns the .ko, or None if it does not compile."""
-    kdir = BUILD / m["kernel"] / "kdir"
-    log = scratch / "build.log"
-    with open(log, "w") as out:
-        # Kbuild's out-of-tree build, as lib/kbuild.sh's kbuild runs it.
-        kbuild = ["make", "-C", str(kdir), f"M={scratch}", f"MO={scratch}/out", *MAKE_VARS]
-        status = subprocess.run(kbuild, stdout=out, stderr=subprocess.STDOUT).returncode
+    status = kbuild(scratch, BUILD / m["kernel"] / "kdir", MAKE_VARS, scratch / "build.log")
     ko = scratch / "out" / DRIVERS[m["driver"]][1]
     return ko if status == 0 and ko.exists() else None
 
