@@ -15,7 +15,9 @@
 #            otherwise a skip)
 #   ktap     the kernel's tools/testing/kunit/kunit.py parse reads a short
 #            run of the suite: the same count as scripts/lib/ktap.py, and a
-#            failure when one case is made to fail
+#            failure when one case is made to fail; the reader's self-test
+#            on tests/ktap/ (broken logs fail, here and in kunit.py), and
+#            ktap_count failing closed on readers that die or lie
 #   lint     scripts/lint.sh: rustfmt, clippy, hot path, checkpatch, shellcheck
 set -euo pipefail
 # shellcheck source=scripts/lib/lib.sh
@@ -93,31 +95,84 @@ EOF
 # A short run of the suite (the stats cases, both drivers, parity) through
 # tools/testing/kunit/kunit.py parse of the kernel tree: it must count what
 # scripts/lib/ktap.py counts, and see a failure when one case is made to fail.
+# kunit.py's verdict is its exit status and its JSON report, as `ktap.py
+# kunit` writes them: "kunit STATUS PASSED FAILED CRASHED SKIPPED ERRORS".
 ktap_check() {
-	local kunit log=$logs/ktap-suite.log bad=$logs/ktap-suite-one-failure.log want out status p f s
-	kunit=$(cached_kernel_source)/tools/testing/kunit/kunit.py
+	local tree log=$logs/ktap-suite.log bad=$logs/ktap-suite-one-failure.log verdict=$logs/ktap-suite.kunit status
+	tree=$(cached_kernel_source)
 	run_vm ktap-suite --exec 'sample-tests --only stats' --timeout 120 </dev/null ||
 		{ fail "ktap: the suite's short run failed (see $log)"; return; }
-	python3 "$TOP/scripts/lib/ktap.py" count "$log" --counts "$logs/ktap-suite.counts" >/dev/null || true
-	read -r _ p f s < <(grep '^total ' "$logs/ktap-suite.counts")
-	want=$((p + f + s))
 	status=0
-	out=$(python3 "$kunit" parse "$log" 2>&1) || status=$?
-	if ((status == 0 && want > 0)) && grep -q "Ran $want tests: passed: $want\$" <<<"$out"; then
-		pass "ktap: kunit.py parse reads the suite's KTAP: $want tests, all passed"
+	ktap_count "$log" "$logs/ktap-suite.counts" >/dev/null || status=$?
+	if ((status != 0)); then
+		fail "ktap: scripts/lib/ktap.py does not pass the suite's short run (status $status; see $log)"
+		return
+	fi
+	rm -f "$verdict"
+	status=0
+	python3 "$TOP/scripts/lib/ktap.py" kunit "$log" --tree "$tree" --counts "$verdict" || status=$?
+	if ((status == 0 && ktap_p > 0)) && [[ -f $verdict && $(<"$verdict") == "kunit 0 $ktap_p 0 0 $ktap_s 0" ]]; then
+		pass "ktap: kunit.py parse reads the suite's KTAP: $ktap_p tests passed, as scripts/lib/ktap.py counts"
 	else
-		fail "ktap: kunit.py parse did not read the suite's $want tests (exit $status)" "$(tail -n 5 <<<"$out")"
+		fail "ktap: kunit.py parse did not read the suite's $ktap_p tests, all passed (exit $status)" "$(cat "$verdict" 2>&1)"
 	fi
 	sed '0,/^    ok 1 /s//    not ok 1 /' "$log" >"$bad"
+	rm -f "$verdict"
 	status=0
-	out=$(python3 "$kunit" parse "$bad" 2>&1) || status=$?
-	if ((status != 0)) && grep -q "Ran $want tests: passed: $((want - 1)), failed: 1\$" <<<"$out"; then
+	python3 "$TOP/scripts/lib/ktap.py" kunit "$bad" --tree "$tree" --counts "$verdict" || status=$?
+	if ((status == 1)) && [[ -f $verdict && $(<"$verdict") == "kunit 1 $((ktap_p - 1)) 1 0 $ktap_s 0" ]]; then
 		pass "ktap: kunit.py parse reports the one case made to fail"
 	else
-		fail "ktap: kunit.py parse missed the case made to fail (exit $status)" "$(tail -n 5 <<<"$out")"
+		fail "ktap: kunit.py parse missed the case made to fail (exit $status)" "$(cat "$verdict" 2>&1)"
+	fi
+}
+
+# --- KTAP: the reader's own checks. ------------------------------------------
+# scripts/lib/ktap.py selftest: each log in tests/ktap/ (small ones, each
+# broken in one way on purpose, and good ones) gets the verdict and counts
+# that tests/ktap/index gives, and none that kunit.py parse finds wrong
+# passes. Then the shell side: ktap_count counts a reader that dies, or
+# that leaves its counts missing, incomplete or at odds with its exit
+# status, as one failure, and never takes an earlier run's counts.
+ktap_selftest() {
+	local tree log=$logs/ktap-selftest.log status=0 fake=$logs/ktap-fake-reader.py counts=$logs/ktap-fake.counts
+	local want what source got wrong=()
+	tree=$(cached_kernel_source)
+	python3 "$TOP/scripts/lib/ktap.py" selftest "$TOP/tests/ktap" --tree "$tree" >"$log" 2>&1 || status=$?
+	if ((status == 0)); then
+		pass "ktap: scripts/lib/ktap.py selftest: each log in tests/ktap/ gets its verdict and counts, and none that kunit.py finds wrong passes"
+	else
+		fail "ktap: scripts/lib/ktap.py selftest failed (exit $status; see $log)" "$(grep -B2 '^not ok' "$log" | tail -n 30)"
+	fi
+	# Each row: what ktap_count must give ("STATUS P F S"), the reader, and
+	# the one line of Python it is (none: the real one, on a good log).
+	while IFS='|' read -r want what source; do
+		[[ -z $source ]] || printf '%s\n' "$source" >"$fake"
+		echo "total 9 0 0" >"$counts" # an earlier run's, all passed
+		got=$(
+			[[ -z $source ]] || ktap_reader=$fake
+			status=0
+			ktap_count "$TOP/tests/ktap/good-only-stats.log" "$counts" >/dev/null 2>&1 || status=$?
+			echo "$status $ktap_p $ktap_f $ktap_s"
+		)
+		[[ $got == "$want" ]] || wrong+=("$what: $got, want $want")
+	done <<'EOF'
+0 9 0 0|the reader, on a good log|
+3 0 1 0|a reader that exits 0 and writes no counts|pass
+3 0 1 0|a reader that dies|raise RuntimeError("the reader died")
+3 0 1 0|counts without their total|import sys; open(sys.argv[sys.argv.index("--counts") + 1], "w").write("counts rust_sample 4 0 0\n")
+3 0 1 0|a total cut short|import sys; open(sys.argv[sys.argv.index("--counts") + 1], "w").write("total 9 0\n")
+3 0 1 0|exit 1, with counts that say all passed|import sys; open(sys.argv[sys.argv.index("--counts") + 1], "w").write("total 9 0 0\n"); sys.exit(1)
+3 0 1 0|exit 0, with counts that say one failed|import sys; open(sys.argv[sys.argv.index("--counts") + 1], "w").write("total 8 1 0\n")
+EOF
+	if ((${#wrong[@]} == 0)); then
+		pass "ktap: ktap_count counts a reader that dies, or leaves its counts missing, incomplete or at odds with its exit status, as one failure"
+	else
+		fail "ktap: ktap_count trusts a reader that failed" "$(printf '%s\n' "${wrong[@]}")"
 	fi
 }
 ktap_check
+ktap_selftest
 
 # --- The kernel cache, moved. ------------------------------------------------
 # In a private mount namespace: the cache is bound read-only at another path,
