@@ -96,15 +96,20 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # step SUITE NAME CMD...: runs CMD logged, and prints one line with its
-# time. On an interrupt, cleanup() kills whatever runs in the chroot.
+# time; on a failure it sets failed_step, and later steps do nothing. It
+# is called as a plain command, never in an `if` or `&&` (where bash
+# turns `set -e` off, for the whole function), so that CMD, in a
+# subshell of its own with `set -e` on, stops at its first failed
+# command. On an interrupt, cleanup() kills whatever runs in the chroot.
 failed_step=''
 declare -A step_seconds=()
 step() {
 	local suite=$1 name=$2 start status=0
 	shift 2
+	[[ -z $failed_step ]] || return 0
 	local log=$logs/$suite-$name.log
 	start=$(date +%s)
-	"$@" >"$log" 2>&1 </dev/null &
+	("$@") >"$log" 2>&1 </dev/null &
 	step_pid=$!
 	wait "$step_pid" || status=$?
 	step_pid=''
@@ -114,8 +119,8 @@ step() {
 	if ((status != 0)); then
 		failed_step=$name
 		tail -n 25 "$log" | sed 's/^/    /'
-		return 1
 	fi
+	return 0
 }
 
 # in_chroot USER CMD: CMD in a login shell of USER in the chroot, with a clean
@@ -200,12 +205,15 @@ clone() { # USER
 	chroot "$root" chown -R "$user:$user" "$home/rust-kmod-sample"
 }
 
-# quick_start USER DEVICE: the README's first command prints "hi" back.
+# quick_start USER DEVICE: the README's first command prints "hi" back,
+# and the runner's verdict (its exit status: 0 only when the guest's
+# command succeeded and the kernel reported nothing) is a pass.
 quick_start() {
-	local user=$1 dev=$2 out
+	local user=$1 dev=$2 out status=0
 	out=$logs/$suite-$dev.console
-	in_chroot "$user" "cd ~/rust-kmod-sample && ./scripts/run-qemu.sh --timeout 300 --exec 'echo hi > /dev/$dev; cat /dev/$dev'" >"$out" 2>&1
+	in_chroot "$user" "cd ~/rust-kmod-sample && ./scripts/run-qemu.sh --timeout 300 --exec 'echo hi > /dev/$dev; cat /dev/$dev'" >"$out" 2>&1 || status=$?
 	cat "$out"
+	((status == 0)) || { echo "check-fresh: the runner's verdict is a failure (exit $status)"; return 1; }
 	tr -d '\r' <"$out" | grep -qx hi || { echo "check-fresh: no line 'hi' came back from /dev/$dev"; return 1; }
 }
 
@@ -232,17 +240,18 @@ for suite in "${suites[@]}"; do
 	[[ $suite == bookworm ]] && user=student
 	root=$work/$suite
 	start=$(date +%s)
-	failed_step=''
 	say "fresh $suite (as $user${FRESH_COLD:+, cold kernel cache}; commit ${head:0:7})"
-	if step "$suite" base make_base "$suite" &&
-		step "$suite" copy setup_copy "$suite" "$user" &&
-		step "$suite" prereqs prereqs "$user" &&
-		step "$suite" clone clone "$user" &&
-		step "$suite" make in_chroot "$user" 'cd ~/rust-kmod-sample && make' &&
-		step "$suite" rust quick_start "$user" rust_sample &&
-		step "$suite" c quick_start "$user" c_sample &&
-		step "$suite" host in_chroot "$user" 'cd ~/rust-kmod-sample && make test-host' &&
-		step "$suite" kernels kernels_used "$suite"; then
+	failed_step=''
+	step "$suite" base make_base "$suite"
+	step "$suite" copy setup_copy "$suite" "$user"
+	step "$suite" prereqs prereqs "$user"
+	step "$suite" clone clone "$user"
+	step "$suite" make in_chroot "$user" 'cd ~/rust-kmod-sample && make'
+	step "$suite" rust quick_start "$user" rust_sample
+	step "$suite" c quick_start "$user" c_sample
+	step "$suite" host in_chroot "$user" 'cd ~/rust-kmod-sample && make test-host'
+	step "$suite" kernels kernels_used "$suite"
+	if [[ -z $failed_step ]]; then
 		results+=("fresh $suite: ok in $(($(date +%s) - start)) s (make and the first VM run, the quick start: $((step_seconds[make] + step_seconds[rust])) s)")
 		# The stage lines of `make`, for the README's timings.
 		grep -a -E '^\[' "$logs/$suite-make.log" | sed "s/^/    $suite make: /" || true
