@@ -105,7 +105,7 @@ static int sample_open(struct inode *inode, struct file *file)
 	stream_open(inode, file);
 	mutex_lock(&dev->lock);
 	queue->readers += !!(file->f_mode & FMODE_READ);
-	queue->writers += !!(file->f_mode & FMODE_WRITE);
+	WRITE_ONCE(queue->writers, queue->writers + !!(file->f_mode & FMODE_WRITE));
 	mutex_unlock(&dev->lock);
 	file->private_data = dev;
 	return 0;
@@ -119,7 +119,7 @@ static int sample_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&dev->lock);
 	queue->readers -= !!(file->f_mode & FMODE_READ);
-	queue->writers -= writes;
+	WRITE_ONCE(queue->writers, queue->writers - writes);
 	/* Readers sleeping on an empty queue now see end-of-file. */
 	if (writes && queue->writers == 0)
 		wake_up_interruptible_all(&dev->data_available);
@@ -138,10 +138,14 @@ static int sample_release(struct inode *inode, struct file *file)
  * taking a mutex is not allowed. They only decide whether to stop waiting;
  * the loop around each wait takes the lock and checks again before touching
  * the queue. READ_ONCE makes each unlocked read a single load that the
- * compiler may not tear, repeat or cache, and the locked writes are single
- * aligned word stores, which the kernel (KCSAN too, by default) takes as
- * untorn. That is all such a hint needs. (Rust's CondVar needs no such
- * helper: it checks its condition under the lock, in the loop.)
+ * compiler may not tear, repeat or cache; the locked updates of the same
+ * fields (ring.len, writers) are WRITE_ONCE, a single store. A plain
+ * `len += n` would be a read-modify-write racing with these reads: the
+ * kernel's memory model calls that a data race, and KCSAN takes only a
+ * plain aligned *store* as untorn, not a read-modify-write (ring_replace's
+ * swap stores whole words, as fs/pipe.c's head and tail updates do). That
+ * is all such a hint needs. (Rust's CondVar needs no such helper: it checks
+ * its condition under the lock, in the loop.)
  */
 static bool sample_may_read(struct sample_queue *queue)
 {

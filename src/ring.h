@@ -16,7 +16,11 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 
-/* A byte ring with a fixed capacity, allocated once. */
+/*
+ * A byte ring with a fixed capacity, allocated once. The driver's wait
+ * conditions read len (and capacity) without its lock, so every update of
+ * a shared ring's len is a WRITE_ONCE (c_sample.c says why).
+ */
 struct ring {
 	u8 *buf;		/* zeroed storage of `capacity` bytes */
 	size_t capacity;
@@ -61,7 +65,7 @@ static inline bool ring_is_full(const struct ring *ring)
 static inline void ring_clear(struct ring *ring)
 {
 	ring->head = 0;
-	ring->len = 0;
+	WRITE_ONCE(ring->len, 0);
 }
 
 /* Maps a logical position (0 ..= 2 * capacity) to an index in buf. */
@@ -83,7 +87,7 @@ static inline size_t ring_pop(struct ring *ring, struct iov_iter *to)
 	done = copy_to_iter(ring->buf + ring->head, first, to);
 	if (done == first && ring->len > first)
 		done += copy_to_iter(ring->buf, ring->len - first, to);
-	ring->len -= done;
+	WRITE_ONCE(ring->len, ring->len - done);
 	/* An empty ring starts again at 0, so the next pieces are longest. */
 	ring->head = ring->len ? ring_wrap(ring, ring->head + done) : 0;
 	return done;
@@ -105,7 +109,7 @@ static inline size_t ring_push(struct ring *ring, struct iov_iter *from)
 	done = copy_from_iter(ring->buf + tail, first, from);
 	if (done == first && free > first)
 		done += copy_from_iter(ring->buf, free - first, from);
-	ring->len += done;
+	WRITE_ONCE(ring->len, ring->len + done);
 	return done;
 }
 
