@@ -75,7 +75,8 @@ bench: all
 
 # The classic kernel bugs written into both drivers, and what catches each
 # (tests/safety/, docs/safety.md). Not part of `make test`, which runs only
-# its compile half: it boots two VMs per row.
+# its compile half: it boots a VM per variant and kernel, on the release,
+# debug and KCSAN kernels (the KCSAN one is built here only).
 .PHONY: safety
 safety: all
 	@$(scripts)/safety.sh $(SAFETY_ARGS)

@@ -101,6 +101,7 @@ guest_run() {
 for kernel in $KERNELS; do
 	if [[ " ${variants[*]} " != *" $kernel "* ]]; then
 		[[ " $(kernel_fact "$kernel" ARCHES) " != *" $ARCH "* ]] ||
+			[[ $(kernel_fact "$kernel" IN_MAKE_TEST) != yes ]] ||
 			breakdown+=("$kernel: not run (VARIANTS=${variants[*]})")
 		continue
 	fi

@@ -26,6 +26,16 @@ kernels_for() {
 	echo "${list[*]}"
 }
 
+# test_kernels_for ARCH: those of them that make test and make all-kernels
+# take by default (IN_MAKE_TEST=yes): VARIANTS's default.
+test_kernels_for() {
+	local name list=()
+	for name in $(kernels_for "$1"); do
+		[[ $(kernel_fact "$name" IN_MAKE_TEST) != yes ]] || list+=("$name")
+	done
+	echo "${list[*]}"
+}
+
 # default_kernel: the kernel of the quick start: Debian's (COMPILER
 # debian13) on a Debian 13 machine, where its toolchain is the system's and
 # it is ready sooner than a kernel build (README.md has both measured),

@@ -40,5 +40,5 @@ source "$TOP/scripts/lib/kbuild.sh"
 # the kernel of the quick start, and the kernels make test tests.
 KERNEL=${KERNEL:-$(default_kernel)}
 check_kernel "$KERNEL"
-VARIANTS=${VARIANTS:-$(kernels_for "$ARCH")}
+VARIANTS=${VARIANTS:-$(test_kernels_for "$ARCH")}
 export KERNEL VARIANTS
