@@ -283,14 +283,16 @@ set -e
 
 # --- Verdict. ---------------------------------------------------------------
 tr -d '\r' <"$log" >"$tmp/console.txt"
-# The kernel's own bug reports, on kernel lines only (printk.time=1 gives
-# every kernel line a "[    1.234567] " prefix), so that a program's output
-# cannot trip them; KASAN and UBSAN reports start with "BUG:" and "UBSAN:".
-# kmemleak's report is printed by /init (cat), hence unprefixed. A stack
-# dump says "Call Trace:" on x86_64 and "Call trace:" on arm64.
+# The kernel's own bug reports (qemu/kernel-reports.txt), on kernel lines
+# only (printk.time=1 gives every kernel line a "[    1.234567] " prefix),
+# so that a program's output cannot trip them; plus a KUnit test that
+# failed, and kmemleak's report, which /init prints (cat), hence unprefixed.
 kernel_line='\[ *[0-9]+\.[0-9]+\] '
-problem_re="${kernel_line}.*(Kernel panic|Oops|BUG:|WARNING:|general protection fault|UBSAN:|kmemleak: [0-9]+ new suspected|possible recursive locking|circular locking|inconsistent lock state|INFO: task .* blocked|Call [Tt]race:)|${kernel_line} *not ok |^unreferenced object 0x"
-problems=$(grep -a -n -E "$problem_re" "$tmp/console.txt" || true)
+reports=$(grep -v -e '^#' -e '^$' "$TOP/qemu/kernel-reports.txt")
+problems=$({
+	grep -a -n -E "$kernel_line" "$tmp/console.txt" | grep -a -F -e "$reports"
+	grep -a -n -E "${kernel_line} *not ok |^unreferenced object 0x" "$tmp/console.txt"
+} | sort -t: -k1,1n -u || true)
 status=$(grep -a -o -E "SAMPLE-EXIT-STATUS-$token: [0-9]+" "$tmp/console.txt" | tail -n1 | cut -d' ' -f2 || true)
 
 if [[ -n $problems ]]; then
