@@ -15,7 +15,10 @@
 # the exercise's .ko files, its check.sh and its check helper (check-helper.c,
 # built static on the host, for $ARCH: lib/arch.sh's GUEST_CC) in /root, and
 # runs `sh /root/check.sh`, which
-# prints PASS or FAIL with a hint. Exit status 0 means PASS.
+# prints PASS or FAIL with a hint. Exit status: 0 PASS; 1 FAIL (a module
+# does not compile, the check failed, the kernel reported a problem or the
+# VM timed out); 125 neither: this script or the runner failed, which says
+# nothing about the exercise (2: bad usage).
 #
 # An exercise directory holds either one Kbuild module (a Kbuild file at its
 # top) or several, one per subdirectory with a Kbuild file (e.g. c/ and
@@ -39,6 +42,23 @@ list() {
 	done
 }
 
+# An exit that is not a verdict on the exercise (a die, a failed command
+# under set -e) is this script's own failure; bad usage is 2.
+decided=0
+# shellcheck disable=SC2317 # a trap
+on_exit() {
+	local status=$?
+	((decided)) || exit $((status == 2 ? 2 : 125))
+	exit "$status"
+}
+trap on_exit EXIT
+# result 0|1 MESSAGE: the verdict on the exercise.
+result() {
+	echo "$2"
+	decided=1
+	exit "$1"
+}
+
 name='' solution=0 build_only=0 kernel_arg=''
 while (($#)); do
 	case $1 in
@@ -51,9 +71,13 @@ while (($#)); do
 	--build-only) build_only=1 ;;
 	--list)
 		list
+		decided=1
 		exit 0
 		;;
-	-h | --help) usage 0 ;;
+	-h | --help)
+		decided=1
+		usage 0
+		;;
 	-*)
 		echo "exercise.sh: unknown option '$1'" >&2
 		usage 2 >&2
@@ -129,9 +153,8 @@ for m in "${module_dirs[@]}"; do
 done
 
 if ((build_only)); then
-	((build_failed == 0)) || exit 1
-	echo "exercise $name ($what): built"
-	exit 0
+	((build_failed == 0)) || result 1 "exercise $name ($what): does not compile"
+	result 0 "exercise $name ($what): built"
 fi
 
 if [[ -f $stage/src/check-helper.c ]]; then
@@ -143,9 +166,9 @@ adds+=(--add "$stage/src/check.sh:/root/check.sh")
 # --- Check in the VM. -------------------------------------------------------
 args=(--no-load --timeout 600 --kernel "$kernel")
 say "checking exercise '$name' ($what) in the VM ($kernel kernel)"
-status=0
-"$TOP/scripts/run-qemu.sh" "${args[@]}" "${adds[@]}" --exec 'sh /root/check.sh' \
-	>"$stage/vm.log" 2>&1 || status=$?
+"$TOP/scripts/run-qemu.sh" "${args[@]}" "${adds[@]}" --verdict "$stage/verdict.json" \
+	--exec 'sh /root/check.sh' >"$stage/vm.log" 2>&1 || true
+verdict=$(verdict_get "$stage/verdict.json" verdict)
 tr -d '\r' <"$stage/vm.log" >"$stage/vm.txt"
 # What the check printed, with the kernel's lines in between, and the runner's
 # verdict if it found a kernel report.
@@ -153,13 +176,12 @@ sed -n '/^== check /,/^SAMPLE-EXIT-STATUS/p' "$stage/vm.txt" | grep -v '^SAMPLE-
 sed -n '/^run-qemu:/,$p' "$stage/vm.txt"
 echo "(full VM log: ${stage#"$TOP/"}/vm.txt)"
 
-if ((build_failed == 0 && status == 0)) && grep -q '^PASS' "$stage/vm.txt"; then
-	echo "exercise $name ($what): PASS"
-	exit 0
+# The runner's own failure is no verdict on the exercise.
+[[ $verdict != runner-error ]] || die "the VM run failed: $(verdict_get "$stage/verdict.json" reason)"
+if ((build_failed == 0)) && [[ $verdict == pass ]]; then
+	result 0 "exercise $name ($what): PASS"
 fi
 if ((build_failed)); then
-	echo "exercise $name ($what): FAIL (it does not compile, see above)"
-else
-	echo "exercise $name ($what): FAIL"
+	result 1 "exercise $name ($what): FAIL (it does not compile, see above)"
 fi
-exit 1
+result 1 "exercise $name ($what): FAIL (the VM run's verdict: $verdict)"

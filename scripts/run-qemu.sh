@@ -27,11 +27,16 @@
 #   --timeout SEC        kill the VM and fail after SEC seconds
 #                        (default: none for a shell, 600 otherwise)
 #   --gdb                wait for gdb on localhost:$GDB_PORT (1234; see: make gdb)
+#   --verdict FILE       also write the verdict to FILE, as JSON (scripts/lib/verdict.py
+#                        says what it holds): what other programs read
 #
 # The run fails, whatever the guest's command returned, if the console shows
-# a kernel panic, Oops, BUG, WARNING, or a KASAN, UBSAN, lockdep or kmemleak
-# report; the offending lines are printed. It never waits silently: without
-# a sign of life the VM is killed when the timeout expires.
+# a kernel report (qemu/kernel-reports.txt: a panic, Oops, BUG, WARNING, a
+# KASAN, UBSAN, lockdep or kmemleak report); the offending lines are
+# printed. It never waits silently: without a sign of life the VM is killed
+# when the timeout expires. Exit status, one per verdict: the guest
+# command's own (0: pass); 122 a kernel report; 124 a time-out; 125 the
+# runner's or the guest's set-up failed (2: bad usage).
 set -euo pipefail
 
 usage() {
@@ -43,6 +48,30 @@ bad_usage() {
 	echo "run-qemu.sh: $1" >&2
 	usage 2 >&2
 }
+
+# --- The verdict, as data (--verdict FILE). ---------------------------------
+verdict_file='' verdict_written=0 started=$(date +%s.%N)
+verdict_py=$(cd "$(dirname "$0")" && pwd)/lib/verdict.py
+# verdict VERDICT EXIT GUEST_STATUS REASON [FIRST_REPORT]: says it, writes
+# it to the verdict file, and exits with EXIT.
+verdict() {
+	[[ $1 == pass ]] || echo "run-qemu: $4" >&2
+	if [[ -n $verdict_file ]]; then
+		python3 "$verdict_py" write "$verdict_file" "$1" "$2" "$3" "$4" "${5:-}" "$started"
+	fi
+	verdict_written=1
+	exit "$2"
+}
+# Whatever ends the runner before a verdict (a die, a failed command under
+# set -e, a bad option) is the runner's own failure.
+# shellcheck disable=SC2317 # a trap
+on_exit() {
+	local status=$?
+	[[ -z ${tmp:-} ]] || rm -rf "$tmp"
+	((verdict_written)) || verdict runner-error $((status == 2 ? 2 : 125)) '' \
+		"the runner failed before the guest's command ran or finished (exit $status; see above)"
+}
+trap on_exit EXIT
 
 # The options, read once. The library is loaded after them, for --arch.
 variant='' mode=shell cmd='' load=1 accel=auto timeout='' gdb=0 icount=0 cpus=2 print_accel=0
@@ -75,6 +104,11 @@ while (($#)); do
 		shift
 		;;
 	--gdb) gdb=1 ;;
+	--verdict)
+		[[ -n ${2:-} ]] || bad_usage "--verdict needs a file"
+		verdict_file=$2
+		shift
+		;;
 	--icount) icount=1 ;;
 	--smp)
 		cpus=${2?--smp needs a number of CPUs}
@@ -189,7 +223,6 @@ fi
 [[ $accel == tcg || $ARCH == "$HOST_ARCH" ]] || die "--accel kvm runs only this machine's own architecture ($HOST_ARCH), not $ARCH"
 
 tmp=$(mktemp -d -p "${TMPDIR:-/tmp}")
-trap 'rm -rf "$tmp"' EXIT
 
 # --- The per-boot archive: what to run, and the files from --add. ---------
 # The exit-status marker's token: new at every boot (qemu/init).
@@ -294,20 +327,25 @@ problems=$({
 	grep -a -n -E "${kernel_line} *not ok |^unreferenced object 0x" "$tmp/console.txt"
 } | sort -t: -k1,1n -u || true)
 status=$(grep -a -o -E "SAMPLE-EXIT-STATUS-$token: [0-9]+" "$tmp/console.txt" | tail -n1 | cut -d' ' -f2 || true)
+setup_error=$(grep -a -o -E "SAMPLE-SETUP-ERROR-$token: .*" "$tmp/console.txt" | head -n1 | cut -d' ' -f2- || true)
 
 if [[ -n $problems ]]; then
 	echo >&2
 	echo "run-qemu: the kernel reported problems (console lines):" >&2
 	head -n 40 <<<"$problems" | sed 's/^/  /' >&2
-	exit 1
+	verdict kernel-report 122 "$status" "the kernel reported problems" "$(head -n1 <<<"$problems" | cut -d: -f2-)"
 fi
 if ((qemu_status == 124 || qemu_status == 137)); then
-	echo "run-qemu: the VM did not finish within ${timeout}s and was killed" >&2
-	exit 124
+	verdict timeout 124 '' "the VM did not finish within ${timeout}s and was killed"
+fi
+if [[ -n $setup_error ]]; then
+	verdict runner-error 125 '' "the guest's set-up failed: $setup_error"
 fi
 if [[ -z $status ]]; then
-	echo "run-qemu: the guest stopped without reporting an exit status (QEMU exit $qemu_status)" >&2
 	tail -n 20 "$tmp/console.txt" | sed 's/^/  /' >&2
-	exit 1
+	verdict runner-error 125 '' "the guest stopped without reporting an exit status (QEMU exit $qemu_status)"
 fi
-exit "$status"
+if ((status == 0)); then
+	verdict pass 0 0 "the guest's command succeeded"
+fi
+verdict failed "$status" "$status" "the guest's command exited $status"

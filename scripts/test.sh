@@ -84,16 +84,20 @@ fi
 
 # --- 2. In the guest. --------------------------------------------------------
 # guest_run LABEL LOGNAME RUNNER-ARGS...: runs the VM; the guest's KTAP
-# becomes subtest LABEL. A VM run that fails for another reason (a kernel
-# report, a crash, a timeout) counts as one more failure, with the
-# runner's verdict.
+# becomes subtest LABEL. A run whose verdict (run-qemu.sh --verdict) is not
+# a pass counts as one more failure, unless it is a failed command whose
+# KTAP shows the failed cases: a kernel report, a time-out, the runner's
+# own failure, or a command that failed with no failed case.
 guest_run() {
-	local label=$1 log=$logs/$2.log status=0
+	local label=$1 log=$logs/$2.log verdict=$logs/$2.verdict.json v
 	shift 2
-	"$TOP/scripts/run-qemu.sh" "$@" >"$log" 2>&1 || status=$?
+	rm -f "$verdict"
+	"$TOP/scripts/run-qemu.sh" --verdict "$verdict" "$@" >"$log" 2>&1 || true
 	ktap_subtest "$label" "$log" || true
-	if ((status != 0)) && grep -q 'run-qemu:' "$log"; then
-		fail "$label: the VM run failed (exit $status; full log: $log)" "$(grep -a -A40 'run-qemu:' "$log" | tr -d '\r')"
+	v=$(verdict_get "$verdict" verdict)
+	if [[ $v != pass ]] && ! [[ $v == failed && $ktap_f -gt 0 ]]; then
+		fail "$label: the VM run's verdict is $v: $(verdict_get "$verdict" reason) (full log: $log)" \
+			"first kernel report: $(verdict_get "$verdict" first_report)"
 	fi
 	return 0
 }

@@ -106,3 +106,8 @@ summary_line() {
 	fi
 	((failed == 0))
 }
+
+# verdict_get FILE FIELD: one field of the verdict that run-qemu.sh
+# --verdict FILE wrote (scripts/lib/verdict.py says what each holds); no
+# file, or a malformed one, reads as the runner's own failure.
+verdict_get() { python3 "$TOP/scripts/lib/verdict.py" get "$1" "$2"; }

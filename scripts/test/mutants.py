@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 import ktap  # noqa: E402 (scripts/lib/ktap.py: the project's one KTAP reader)
+import verdict  # noqa: E402 (scripts/lib/verdict.py: the runner's verdict, as data)
 from scratch import kbuild, patched_copy  # noqa: E402 (scripts/test/scratch.py)
 
 TOP = Path(__file__).resolve().parent.parent.parent
@@ -76,28 +77,31 @@ def build(m, scratch):
 
 
 def run(m, ko):
-    """Boots the VM with the mutant; returns (killed, why)."""
+    """Boots the VM with the mutant; returns (outcome, why): killed by a
+    failed case, a kernel report or a time-out, survived, or error: the
+    runner failed, which says nothing about the mutant."""
     driver = m["driver"]
     only = " --only capacity" if m["kernel"] == "debug" else ""
-    cmd = [str(TOP / "scripts" / "run-qemu.sh"), "--kernel", m["kernel"], "--smp", "1", "--timeout", str(LIMIT[m["kernel"]]),
-           "--add", f"{ko}:/lib/modules/{driver}.ko",
-           "--exec", f"SAMPLE_CASE_TIMEOUT={CASE_LIMIT[m['kernel']]} sample-tests --device {driver} --fail-fast{only}"]
     log = ko.parent.parent / "run.log"
+    verdict_file = ko.parent.parent / "verdict.json"
+    verdict_file.unlink(missing_ok=True)
+    cmd = [str(TOP / "scripts" / "run-qemu.sh"), "--kernel", m["kernel"], "--smp", "1", "--timeout", str(LIMIT[m["kernel"]]),
+           "--verdict", str(verdict_file), "--add", f"{ko}:/lib/modules/{driver}.ko",
+           "--exec", f"SAMPLE_CASE_TIMEOUT={CASE_LIMIT[m['kernel']]} sample-tests --device {driver} --fail-fast{only}"]
     with open(log, "w") as out:
-        status = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT).returncode
-    text = log.read_text(errors="replace").replace("\r", "")
-    if status == 0:
-        return False, "every case passed"
-    _, root = ktap.count(log)
-    failure = ktap.first_failure(root) if root else ""
-    if failure:
-        return True, "case failed: " + failure[:200]
-    if status == 124:
-        return True, f"timed out after {LIMIT[m['kernel']]} s"
-    if "the kernel reported problems" in text:
-        report = text.split("the kernel reported problems", 1)[1].splitlines()[1:2]
-        return True, "kernel report: " + (report[0].strip()[:200] if report else "")
-    return True, f"the VM run failed (exit {status})"
+        subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
+    v = verdict.read(verdict_file)
+    if v["verdict"] == "pass":
+        return "survived", "every case passed"
+    if v["verdict"] == "kernel-report":
+        return "killed", "kernel report: " + (v["first_report"] or "").strip()[:200]
+    if v["verdict"] == "timeout":
+        return "killed", f"timed out after {LIMIT[m['kernel']]} s"
+    if v["verdict"] == "failed":
+        _, root = ktap.count(log)
+        failure = ktap.first_failure(root) if root else ""
+        return "killed", "case failed: " + (failure or f"the suite exited {v['guest_status']}")[:200]
+    return "error", f"{v['reason']} (log: {log})"
 
 
 def one(m):
@@ -107,8 +111,8 @@ def one(m):
     if ko is None:
         result = {"outcome": "does not compile"}
     else:
-        killed, why = run(m, ko)
-        result = {"outcome": "killed" if killed else "survived", "why": why}
+        outcome, why = run(m, ko)
+        result = {"outcome": outcome, "why": why}
     result.update({k: m[k] for k in ("name", "kernel", "what", "equivalent")}, diff=diff,
                   seconds=round(time.time() - start))
     print(f"{m['driver']:11} {m['name']:28} {result['outcome']:16} {result['seconds']:4} s  {result.get('why', '')[:90]}", flush=True)
@@ -128,6 +132,10 @@ def main():
     MAKE_VARS = args.make_vars.split()
     mutants = [m for d in DRIVERS if args.driver in (None, d) for m in load(d)
                if args.only is None or args.only in m["name"]]
+    if not mutants:
+        # Nothing tested is no pass.
+        print(f"mutants: no mutant matches --driver {args.driver} --only {args.only}", file=sys.stderr)
+        return 2
     start = time.time()
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(one, mutants))
@@ -136,7 +144,8 @@ def main():
         mine = [r for m, r in zip(mutants, results) if m["driver"] == driver]
         if not mine:
             continue
-        compiled = [r for r in mine if r["outcome"] != "does not compile"]
+        errors = [r for r in mine if r["outcome"] == "error"]
+        compiled = [r for r in mine if r["outcome"] not in ("does not compile", "error")]
         killed = [r for r in compiled if r["outcome"] == "killed"]
         equivalent = [r for r in compiled if r["outcome"] == "survived" and r["equivalent"]]
         survivors = [r for r in compiled if r["outcome"] == "survived" and not r["equivalent"]]
@@ -146,6 +155,7 @@ def main():
             "equivalent": [{"name": r["name"], "why": r["equivalent"]} for r in equivalent],
             "survivors": [{"name": r["name"], "what": r["what"], "diff": r["diff"]} for r in survivors],
             "did_not_compile": [r["name"] for r in mine if r["outcome"] == "does not compile"],
+            "errors": [{"name": r["name"], "why": r["why"]} for r in errors],
             "score": round(len(killed) / denominator, 4) if denominator else None,
             "mutants": mine,
         }
@@ -157,11 +167,14 @@ def main():
         if driver == "seconds":
             continue
         print(f"{driver}: {r['killed']} of {r['total']} killed, {len(r['equivalent'])} equivalent, "
-              f"score {r['score']}; {len(r['did_not_compile'])} did not compile")
+              f"score {r['score']}; {len(r['did_not_compile'])} did not compile; {len(r['errors'])} errors")
+        for e in r["errors"]:
+            print(f"  error {e['name']}: {e['why']} (not counted: the run says nothing about the mutant)")
         for s in r["survivors"]:
             print(f"  survivor {s['name']}: {s['what']}\n" + "".join("    " + l for l in s["diff"].splitlines(True)))
     print(f"{report['seconds']} s; report: {OUT / 'report.json'}")
-    return 0 if all(not r["survivors"] for k, r in report.items() if k != "seconds") else 1
+    # A survivor or an error fails the run: an error leaves a mutant untested.
+    return 0 if all(not r["survivors"] and not r["errors"] for k, r in report.items() if k != "seconds") else 1
 
 
 if __name__ == "__main__":
