@@ -27,6 +27,9 @@
 #   --timeout SEC        kill the VM and fail after SEC seconds
 #                        (default: none for a shell, 600 otherwise)
 #   --gdb                wait for gdb on localhost:$GDB_PORT (1234; see: make gdb)
+#   --detectors 'D...'   the detectors this run relies on (default: the kernel's
+#                        DETECTORS, qemu/kernels/NAME.conf); one missing or off
+#                        fails the run as a set-up error (tests/runner/detectors.tsv)
 #   --verdict FILE       also write the verdict to FILE, as JSON (scripts/lib/verdict.py
 #                        says what it holds): what other programs read
 #
@@ -74,7 +77,7 @@ on_exit() {
 trap on_exit EXIT
 
 # The options, read once. The library is loaded after them, for --arch.
-variant='' mode=shell cmd='' load=1 accel=auto timeout='' gdb=0 icount=0 cpus=2 print_accel=0
+detectors=unset variant='' mode=shell cmd='' load=1 accel=auto timeout='' gdb=0 icount=0 cpus=2 print_accel=0
 adds=()
 while (($#)); do
 	case $1 in
@@ -104,6 +107,10 @@ while (($#)); do
 		shift
 		;;
 	--gdb) gdb=1 ;;
+	--detectors)
+		detectors=${2?--detectors needs a list (or '')}
+		shift
+		;;
 	--verdict)
 		[[ -n ${2:-} ]] || bad_usage "--verdict needs a file"
 		verdict_file=$2
@@ -140,6 +147,7 @@ fi
 
 variant=${variant:-$KERNEL}
 check_kernel "$variant"
+[[ $detectors != unset ]] || detectors=$(kernel_fact "$variant" DETECTORS)
 
 # A kernel is built on first use (a plain `make` builds the default one),
 # by the entry point that `make` uses.
@@ -152,6 +160,12 @@ make_cmd="make"
 [[ $ARCH == "$HOST_ARCH" ]] || make_cmd="make ARCH=$ARCH"
 for f in "$image" "$base_cpio" "$modules_cpio"; do
 	[[ -f $f ]] || die "$f is missing: run '$make_cmd' first"
+done
+# Each detector the run relies on is configured in, or the run is no test.
+for detector in $detectors; do
+	option=$(awk -F'\t' -v d="$detector" '!/^#/ && $1 == d { print $2 }' "$TOP/tests/runner/detectors.tsv")
+	[[ -n $option ]] || die "unknown detector '$detector' (tests/runner/detectors.tsv)"
+	grep -q "^$option=y" "$kdir/.config" || die "the $variant kernel relies on $detector, but its .config lacks $option=y"
 done
 command -v "$QEMU_SYSTEM" >/dev/null || die "$QEMU_SYSTEM not found: run '$make_cmd' (it installs $QEMU_PACKAGE)"
 
@@ -227,7 +241,7 @@ tmp=$(mktemp -d -p "${TMPDIR:-/tmp}")
 # --- The per-boot archive: what to run, and the files from --add. ---------
 # The exit-status marker's token: new at every boot (qemu/init).
 token=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-printf 'MODE=%s\nLOAD=%s\nTOKEN=%s\n' "$mode" "$load" "$token" >"$tmp/run.conf"
+printf "MODE=%s\nLOAD=%s\nTOKEN=%s\nDETECTORS='%s'\n" "$mode" "$load" "$token" "$detectors" >"$tmp/run.conf"
 printf '%s\n' "$cmd" >"$tmp/cmd"
 {
 	echo "file /etc/sample/run.conf $tmp/run.conf 0644 0 0"

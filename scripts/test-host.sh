@@ -95,6 +95,7 @@ warning|122|kernel-report|WARNING:|a kernel WARNING fails the run although the c
 timeout|124|timeout||a guest that runs past --timeout is killed, as a time-out|--timeout 15 --exec 'sleep 600'
 setup|125|runner-error||a sample module that does not load (here: not a module at all) is the set-up's failure, not the command's|--add '$TOP/Kbuild:/lib/modules/c_sample.ko' --exec 'exit 0'
 runner|125|runner-error||a runner that cannot start the VM fails as itself|--add /nonexistent --exec 'exit 0'
+detector|125|runner-error||a run that relies on a detector its kernel lacks fails before it boots|--detectors kmemleak --exec 'exit 0'
 EOF
 
 # --- KTAP: the kernel's own parser reads the suite. ----------------------------

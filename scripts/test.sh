@@ -83,23 +83,45 @@ else
 fi
 
 # --- 2. In the guest. --------------------------------------------------------
-# guest_run LABEL LOGNAME RUNNER-ARGS...: runs the VM; the guest's KTAP
-# becomes subtest LABEL. A run whose verdict (run-qemu.sh --verdict) is not
+# guest_run LABEL LOGNAME 'CASE...' RUNNER-ARGS...: runs the VM; the
+# guest's KTAP becomes subtest LABEL, in which each CASE must run, not
+# skip, on each device (REQUIRED_CASES). A run whose verdict (run-qemu.sh --verdict) is not
 # a pass counts as one more failure, unless it is a failed command whose
 # KTAP shows the failed cases: a kernel report, a time-out, the runner's
 # own failure, or a command that failed with no failed case.
 guest_run() {
-	local label=$1 log=$logs/$2.log verdict=$logs/$2.verdict.json v
-	shift 2
+	local label=$1 log=$logs/$2.log verdict=$logs/$2.verdict.json required=$3 v
+	shift 3
 	rm -f "$verdict"
 	"$TOP/scripts/run-qemu.sh" --verdict "$verdict" "$@" >"$log" 2>&1 || true
-	ktap_subtest "$label" "$log" || true
+	ktap_subtest "$label" "$log" --require "$required" || true
 	v=$(verdict_get "$verdict" verdict)
 	if [[ $v != pass ]] && ! [[ $v == failed && $ktap_f -gt 0 ]]; then
 		fail "$label: the VM run's verdict is $v: $(verdict_get "$verdict" reason) (full log: $log)" \
 			"first kernel report: $(verdict_get "$verdict" first_report)"
 	fi
 	return 0
+}
+
+# detector_fires KERNEL DETECTOR: on KERNEL, a module that makes DETECTOR
+# fire (tests/runner/warn_module/fire_detector.c) must fail the run as a
+# kernel report, whose first line is that detector's
+# (tests/runner/detectors.tsv): proof that the detector works, and that the
+# runner sees it.
+detector_fires() {
+	local kernel=$1 detector=$2 name=detector-$1-$2 want got first
+	want=$(awk -F'\t' -v d="$detector" '!/^#/ && $1 == d { print $3 }' "$TOP/tests/runner/detectors.tsv")
+	rm -f "$logs/$name.verdict.json"
+	"$TOP/scripts/run-qemu.sh" --kernel "$kernel" --timeout 300 --verdict "$logs/$name.verdict.json" \
+		--add "$BUILD_DIR/$kernel/warn_module/fire_detector.ko:/root/fire_detector.ko" \
+		--exec "insmod /root/fire_detector.ko detector=$detector; exit 0" >"$logs/$name.log" 2>&1 || true
+	got=$(verdict_get "$logs/$name.verdict.json" verdict)
+	first=$(verdict_get "$logs/$name.verdict.json" first_report)
+	if [[ -n $want && $got == kernel-report && $first == *"$want"* ]]; then
+		pass "$kernel: $detector fires and fails the run: $want"
+	else
+		fail "$kernel: $detector did not fail the run with '$want' (verdict $got, first report '$first'; log: $logs/$name.log)"
+	fi
 }
 
 for kernel in $KERNELS; do
@@ -110,8 +132,16 @@ for kernel in $KERNELS; do
 		continue
 	fi
 	say "the suite on the $kernel kernel ($ARCH)"
-	guest_run "$kernel" "suite-$kernel" --kernel "$kernel" --test --timeout "$(kernel_fact "$kernel" SUITE_TIMEOUT)"
+	guest_run "$kernel" "suite-$kernel" "$(kernel_fact "$kernel" REQUIRED_CASES)" --kernel "$kernel" --test --timeout "$(kernel_fact "$kernel" SUITE_TIMEOUT)"
 	mark_suite "$kernel"
+	detectors=$(kernel_fact "$kernel" DETECTORS)
+	if [[ -n $detectors ]]; then
+		say "each detector the $kernel kernel relies on, made to fire"
+		for detector in $detectors; do
+			detector_fires "$kernel" "$detector"
+		done
+		mark "$kernel: detectors fire"
+	fi
 	extra=$(kernel_fact "$kernel" EXTRA_TESTS)
 	if [[ " $extra " == *" kunit "* ]]; then
 		# KUnit: the ring's suite runs each time rust_sample loads, in the
@@ -121,7 +151,7 @@ for kernel in $KERNELS; do
 	fi
 	if [[ " $extra " == *" fuzz "* ]]; then
 		say "the random tester on the $kernel kernel (${FUZZ_SECONDS}s)"
-		guest_run fuzz "fuzz-$kernel" --kernel "$kernel" --timeout $((FUZZ_SECONDS * 2 + 300)) \
+		guest_run fuzz "fuzz-$kernel" '' --kernel "$kernel" --timeout $((FUZZ_SECONDS * 2 + 300)) \
 			--exec "sample-tests fuzz --seconds $FUZZ_SECONDS"
 		mark "$kernel: fuzz"
 	fi

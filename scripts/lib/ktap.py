@@ -5,7 +5,7 @@ guest suite (sample-tests), the host checks, the exercises, KUnit, and
 `make test` as a whole.
 
     ktap.py count LOG [--kernel] [--suite NAME] [--subtest NAME]
-                      [--indent N] [--counts FILE]
+                      [--indent N] [--counts FILE] [--require 'CASE...']
 
 reads the first KTAP document in LOG and prints it again (the lines that
 are KTAP, nothing else the log mixes in), N spaces further in and, with
@@ -16,6 +16,10 @@ last line, so a file without it is one the reader did not finish:
     counts NAME P F S    per top-level test (NAME: its first word): its
                          leaf cases passed, failed and skipped
     total P F S          all leaf cases
+
+With --require, each CASE must have run, not skipped, in every subtest
+of the document (the suite has one per device): one failure each where
+it did not.
 
 It fails closed: a document passes only if it shows, result by result,
 that its tests ran and passed. A leaf's "# SKIP" is a skip, never a pass.
@@ -328,8 +332,32 @@ def write_rows(path, rows):
     os.replace(aside, path)
 
 
+def require(root, names):
+    """Each of names must have run, not skipped, in every subtest of root
+    (one per device): a case missing or skipped there is a problem, one
+    failure each; the skip itself still counts as a skip."""
+    for child in root.children:
+        if not child.document:
+            continue
+        leaves = {}
+        stack = list(child.children)
+        while stack:
+            test = stack.pop()
+            stack.extend(test.children)
+            if not test.document:
+                leaves.setdefault((test.name.split() or [""])[0], test)
+        for name in names:
+            leaf = leaves.get(name)
+            if leaf is None:
+                child.problems.append(f"the required case {name} did not run")
+            elif leaf.skipped:
+                child.problems.append(f"the required case {name} was skipped ({leaf.directive})")
+
+
 def count_main(args):
     lines, root = count(args.log, args.kernel, args.suite)
+    if root is not None and args.require:
+        require(root, args.require.split())
     pad = " " * args.indent
     # The document again: from its version line on, at the new depth.
     base = indent_of(lines[0]) if lines else 0
@@ -485,6 +513,7 @@ def main():
     c.add_argument("--subtest")
     c.add_argument("--indent", type=int, default=0)
     c.add_argument("--counts")
+    c.add_argument("--require", default="", help="cases that must run, not skip, in each subtest")
     k = commands.add_parser("kunit")
     k.add_argument("log")
     k.add_argument("--tree", required=True)
