@@ -163,7 +163,7 @@ for f in "$image" "$base_cpio" "$modules_cpio"; do
 done
 # Each detector the run relies on is configured in, or the run is no test.
 for detector in $detectors; do
-	option=$(awk -F'\t' -v d="$detector" '!/^#/ && $1 == d { print $2 }' "$TOP/tests/runner/detectors.tsv")
+	option=$(detector_fact "$detector" 2)
 	[[ -n $option ]] || die "unknown detector '$detector' (tests/runner/detectors.tsv)"
 	grep -q "^$option=y" "$kdir/.config" || die "the $variant kernel relies on $detector, but its .config lacks $option=y"
 done

@@ -85,10 +85,11 @@ fi
 # --- 2. In the guest. --------------------------------------------------------
 # guest_run LABEL LOGNAME 'CASE...' RUNNER-ARGS...: runs the VM; the
 # guest's KTAP becomes subtest LABEL, in which each CASE must run, not
-# skip, on each device (REQUIRED_CASES). A run whose verdict (run-qemu.sh --verdict) is not
-# a pass counts as one more failure, unless it is a failed command whose
-# KTAP shows the failed cases: a kernel report, a time-out, the runner's
-# own failure, or a command that failed with no failed case.
+# skip, on each device (REQUIRED_CASES). A run whose verdict (run-qemu.sh
+# --verdict) is not a pass counts as one more failure, unless it is a
+# failed command whose KTAP shows the failed cases: a kernel report, a
+# time-out, the runner's own failure, or a command that failed with no
+# failed case.
 guest_run() {
 	local label=$1 log=$logs/$2.log verdict=$logs/$2.verdict.json required=$3 v
 	shift 3
@@ -110,7 +111,7 @@ guest_run() {
 # runner sees it.
 detector_fires() {
 	local kernel=$1 detector=$2 name=detector-$1-$2 want got first
-	want=$(awk -F'\t' -v d="$detector" '!/^#/ && $1 == d { print $3 }' "$TOP/tests/runner/detectors.tsv")
+	want=$(detector_fact "$detector" 3)
 	rm -f "$logs/$name.verdict.json"
 	"$TOP/scripts/run-qemu.sh" --kernel "$kernel" --timeout 300 --verdict "$logs/$name.verdict.json" \
 		--add "$BUILD_DIR/$kernel/warn_module/fire_detector.ko:/root/fire_detector.ko" \

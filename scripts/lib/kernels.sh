@@ -64,6 +64,13 @@ kernel_fragments() {
 	done
 }
 
+# detector_fact NAME COLUMN: a fact of detector NAME from
+# tests/runner/detectors.tsv: 2 its config option, 3 the start of its
+# report; empty for an unknown detector.
+detector_fact() {
+	awk -F'\t' -v d="$1" -v c="$2" '!/^#/ && $1 == d { print $c }' "$TOP/tests/runner/detectors.tsv"
+}
+
 # exercise_kernel NAME: the kernel exercise NAME runs on, as its
 # exercise.conf says (KERNEL=debug), release by default.
 exercise_kernel() {
