@@ -55,12 +55,12 @@ bad_usage() {
 # --- The verdict, as data (--verdict FILE). ---------------------------------
 verdict_file='' verdict_written=0 started=$(date +%s.%N)
 verdict_py=$(cd "$(dirname "$0")" && pwd)/lib/verdict.py
-# verdict VERDICT EXIT GUEST_STATUS REASON [FIRST_REPORT]: says it, writes
+# verdict VERDICT EXIT GUEST_STATUS REASON [FIRST_REPORT [guest-setup]]: says it, writes
 # it to the verdict file, and exits with EXIT.
 verdict() {
 	[[ $1 == pass ]] || echo "run-qemu: $4" >&2
 	if [[ -n $verdict_file ]]; then
-		python3 "$verdict_py" write "$verdict_file" "$1" "$2" "$3" "$4" "${5:-}" "$started"
+		python3 "$verdict_py" write "$verdict_file" "$1" "$2" "$3" "$4" "${5:-}" "$started" ${6:+"$6"}
 	fi
 	verdict_written=1
 	exit "$2"
@@ -353,7 +353,7 @@ if ((qemu_status == 124 || qemu_status == 137)); then
 	verdict timeout 124 '' "the VM did not finish within ${timeout}s and was killed"
 fi
 if [[ -n $setup_error ]]; then
-	verdict runner-error 125 '' "the guest's set-up failed: $setup_error"
+	verdict runner-error 125 '' "the guest's set-up failed: $setup_error" '' guest-setup
 fi
 if [[ -z $status ]]; then
 	tail -n 20 "$tmp/console.txt" | sed 's/^/  /' >&2

@@ -63,7 +63,8 @@ else
 fi
 
 # The runner's verdicts, one row each: NAME | the exit status it must
-# give | the verdict its --verdict file must hold | what the verdict's
+# give | the verdict its --verdict file must hold | whether that says the
+# guest's set-up failed (guest_setup: True or False) | what the verdict's
 # first kernel report must contain ('': nothing asked) | what it checks |
 # the runner's options. The exit status is the command's, whatever the
 # command printed: a plain exit, no final newline, binary output, lines
@@ -71,7 +72,7 @@ fi
 # whatever the command returned; a guest past --timeout is killed; a
 # runner or set-up failure is neither a pass nor the command's failure.
 warn_ko=$BUILD_DIR/$kernel/warn_module/warn_on_load.ko
-while IFS='|' read -r name want verdict report what options; do
+while IFS='|' read -r name want verdict setup report what options; do
 	args=()
 	eval "args=($options)"
 	status=0
@@ -79,23 +80,24 @@ while IFS='|' read -r name want verdict report what options; do
 	run_vm "runner-$name" --timeout 120 --verdict "$logs/runner-$name.verdict.json" "${args[@]}" || status=$?
 	got=$(verdict_get "$logs/runner-$name.verdict.json" verdict)
 	first=$(verdict_get "$logs/runner-$name.verdict.json" first_report)
-	if ((status == want)) && [[ $got == "$verdict" ]] && { [[ -z $report ]] || [[ $first == *"$report"* ]]; }; then
+	got_setup=$(verdict_get "$logs/runner-$name.verdict.json" guest_setup)
+	if ((status == want)) && [[ $got == "$verdict" && $got_setup == "$setup" ]] && { [[ -z $report ]] || [[ $first == *"$report"* ]]; }; then
 		pass "runner: $what"
 	else
-		fail "runner: $what: exit $status (want $want), verdict $got (want $verdict)${report:+, first report \"$first\" (want \"$report\")} (see $logs/runner-$name.log)"
+		fail "runner: $what: exit $status (want $want), verdict $got (want $verdict), guest_setup $got_setup (want $setup)${report:+, first report \"$first\" (want \"$report\")} (see $logs/runner-$name.log)"
 	fi
 done <<EOF
-pass|0|pass||--exec 'exit 0' exits 0, a pass|--exec 'exit 0'
-exit|3|failed||--exec 'exit 3' exits 3|--exec 'exit 3'
-no-newline|3|failed||--exec 'printf hi; exit 3' exits 3|--exec 'printf hi; exit 3'
-binary|4|failed||--exec 'head -c 65536 /dev/urandom; exit 4' exits 4|--exec 'head -c 65536 /dev/urandom; exit 4'
-imitation|5|failed||a command that prints imitations of the status marker exits 5|--exec 'echo SAMPLE-EXIT-STATUS: 0; echo SAMPLE-EXIT-STATUS-0123456789abcdef: 0; exit 5'
-panic|122|kernel-report|Kernel panic|a kernel panic fails the run, as a kernel report|--exec 'echo c > /proc/sysrq-trigger'
-warning|122|kernel-report|WARNING:|a kernel WARNING fails the run although the command exits 0|--add '$warn_ko:/root/warn_on_load.ko' --exec 'insmod /root/warn_on_load.ko; exit 0'
-timeout|124|timeout||a guest that runs past --timeout is killed, as a time-out|--timeout 15 --exec 'sleep 600'
-setup|125|runner-error||a sample module that does not load (here: not a module at all) is the set-up's failure, not the command's|--add '$TOP/Kbuild:/lib/modules/c_sample.ko' --exec 'exit 0'
-runner|125|runner-error||a runner that cannot start the VM fails as itself|--add /nonexistent --exec 'exit 0'
-detector|125|runner-error||a run that relies on a detector its kernel lacks fails before it boots|--detectors kmemleak --exec 'exit 0'
+pass|0|pass|False||--exec 'exit 0' exits 0, a pass|--exec 'exit 0'
+exit|3|failed|False||--exec 'exit 3' exits 3|--exec 'exit 3'
+no-newline|3|failed|False||--exec 'printf hi; exit 3' exits 3|--exec 'printf hi; exit 3'
+binary|4|failed|False||--exec 'head -c 65536 /dev/urandom; exit 4' exits 4|--exec 'head -c 65536 /dev/urandom; exit 4'
+imitation|5|failed|False||a command that prints imitations of the status marker exits 5|--exec 'echo SAMPLE-EXIT-STATUS: 0; echo SAMPLE-EXIT-STATUS-0123456789abcdef: 0; exit 5'
+panic|122|kernel-report|False|Kernel panic|a kernel panic fails the run, as a kernel report|--exec 'echo c > /proc/sysrq-trigger'
+warning|122|kernel-report|False|WARNING:|a kernel WARNING fails the run although the command exits 0|--add '$warn_ko:/root/warn_on_load.ko' --exec 'insmod /root/warn_on_load.ko; exit 0'
+timeout|124|timeout|False||a guest that runs past --timeout is killed, as a time-out|--timeout 15 --exec 'sleep 600'
+setup|125|runner-error|True||a sample module that does not load (here: not a module at all) is the set-up's failure, not the command's|--add '$TOP/Kbuild:/lib/modules/c_sample.ko' --exec 'exit 0'
+runner|125|runner-error|False||a runner that cannot start the VM fails as itself|--add /nonexistent --exec 'exit 0'
+detector|125|runner-error|False||a run that relies on a detector its kernel lacks fails before it boots|--detectors kmemleak --exec 'exit 0'
 EOF
 
 # --- KTAP: the kernel's own parser reads the suite. ----------------------------

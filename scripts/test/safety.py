@@ -43,7 +43,9 @@ import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from scratch import kbuild, patched_copy  # scripts/test/scratch.py
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+import verdict  # noqa: E402 (scripts/lib/verdict.py: the runner's verdict, as data)
+from scratch import kbuild, patched_copy  # noqa: E402 (scripts/test/scratch.py)
 
 TOP = Path(__file__).resolve().parent.parent.parent
 CATALOGUE = TOP / "tests" / "safety" / "catalogue.toml"
@@ -170,10 +172,13 @@ def trigger_outcome(result):
     return f"{kind}: {result['detail']}"
 
 
-def classify(status, lines, module, tag):
-    """What one trigger run showed, from the console LINES of its VM (or of
-    its part of the control's): the outcome, the line that shows it, what
-    happened at load, the witnesses, and the reports that were not its."""
+def classify(run, lines, module, tag):
+    """What one trigger run showed, from the verdict RUN of its VM and its
+    console LINES (or its part of the control's): the outcome, the line
+    that shows it, what happened at load, the witnesses, the reports that
+    were not its, and the runner's own failure (a runner error is not a
+    measurement: the guest's set-up failing, a patched module that does not
+    load, is one)."""
     start = next((n for n, line in enumerate(lines) if KERNEL_LINE.match(line)
                   and (m := MARKER.search(line)) and m.group(1) == tag), None)
     found = reports(lines, module)
@@ -189,7 +194,9 @@ def classify(status, lines, module, tag):
     results = [d for kind, d in data if kind == "RESULT"]
     witnesses = [d for kind, d in data if kind == "WITNESS"]
     out = {"at_load": None, "witness": None, "elsewhere": [r["line"] for r in after if not r["ours"]],
-           "witnesses": witnesses, "kcsan": [r["line"] for r in sampled]}
+           "witnesses": witnesses, "kcsan": [r["line"] for r in sampled], "runner_error": None}
+    if run["verdict"] == "runner-error" and not run.get("guest_setup"):
+        out["runner_error"] = run["reason"]
     if before:
         at = first_by_precedence(before)
         out["at_load"] = {"outcome": at["outcome"], "line": at["line"]}
@@ -203,23 +210,27 @@ def classify(status, lines, module, tag):
         out.update(outcome=trigger_outcome(results[0]), line=results[0]["detail"])
     elif start is None:
         out.update(outcome="the trigger did not start", line=lines[-1] if lines else "")
-    elif status == 124:
+    elif run["verdict"] == "timeout":
         out.update(outcome="the VM did not finish", line="killed at its time limit")
     else:
-        out.update(outcome=f"no result from the trigger (VM exit {status})", line=lines[-1] if lines else "")
+        out.update(outcome=f"no result from the trigger (the VM's verdict: {run['verdict']})",
+                   line=lines[-1] if lines else "")
     return out
 
 
 def boot(kernel, module, ko, command, log, cpus):
     """Boots KERNEL with KO in place of MODULE's (None: the unpatched
-    drivers) and the trigger; runs COMMAND; (status, console lines)."""
+    drivers) and the trigger; runs COMMAND; (the runner's verdict, the
+    console lines)."""
+    verdict_file = log.with_suffix(".verdict.json")
     cmd = [str(TOP / "scripts" / "run-qemu.sh"), "--kernel", kernel, "--smp", str(cpus),
-           "--timeout", str(LIMIT[kernel]), "--add", f"{TRIGGER}:/usr/bin/safety-trigger", "--exec", command]
+           "--timeout", str(LIMIT[kernel]), "--verdict", str(verdict_file),
+           "--add", f"{TRIGGER}:/usr/bin/safety-trigger", "--exec", command]
     if ko:
         cmd[1:1] = ["--add", f"{ko}:/lib/modules/{module}.ko"]
     with open(log, "w") as out:
-        status = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT).returncode
-    return status, log.read_text(errors="replace").replace("\r", "").splitlines()
+        subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
+    return verdict.read(verdict_file), log.read_text(errors="replace").replace("\r", "").splitlines()
 
 
 # Boots of each trigger on the KCSAN kernel: KCSAN watches one access in a
@@ -237,9 +248,9 @@ def run_trigger(row, variant, kernel, ko):
     runs = []
     for n in range(KCSAN_TRIES if kernel == KCSAN else 1):
         log = OUT / row["name"] / variant / kernel / f"vm{n or ''}.log"
-        status, lines = boot(kernel, module, ko, f"safety-trigger -t {tag} /dev/{module} {row['trigger']}", log,
-                             row.get("cpus", 1))
-        runs.append(classify(status, lines, module, tag))
+        run, lines = boot(kernel, module, ko, f"safety-trigger -t {tag} /dev/{module} {row['trigger']}", log,
+                          row.get("cpus", 1))
+        runs.append(classify(run, lines, module, tag) | {"log": str(log)})
     cell = runs[0]
     if kernel == KCSAN:
         reported = [r["kcsan"][0] for r in runs if r["kcsan"]]
@@ -283,7 +294,7 @@ def control(kernel, rows):
     log = OUT / f"control-{kernel}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     limit_cmd = "; ".join(script) + "; true"
-    status, lines = boot(kernel, None, None, limit_cmd, log, 2)
+    run, lines = boot(kernel, None, None, limit_cmd, log, 2)
     # Each trigger's part of the console: from its marker to the next one.
     starts = sorted((n, tag) for n, line in enumerate(lines) if KERNEL_LINE.match(line)
                     and (m := MARKER.search(line)) and (tag := m.group(1)) in tags.values())
@@ -294,9 +305,9 @@ def control(kernel, rows):
     # Each trigger's kernel lines, with every line the programs printed
     # (classify picks its own by tag).
     printed = [line for line in lines if DATA.search(line)]
-    measured = {(name, module): classify(status, parts.get(tag, []) + printed, module, tag)
+    measured = {(name, module): classify(run, parts.get(tag, []) + printed, module, tag)
                 for (name, module), tag in tags.items()}
-    return {"kernel": kernel, "status": status, "runs": measured}
+    return {"kernel": kernel, "verdict": run, "log": str(log), "runs": measured}
 
 
 # The suite's cases where two tasks meet in the C driver (blocked callers
@@ -316,10 +327,10 @@ def kcsan_suite():
     command = f"for round in $(seq {KCSAN_ROUNDS}); do {runs} done; true"
     log = OUT / "kcsan-suite.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    status, lines = boot(KCSAN, None, None, command, log, 2)
+    run, lines = boot(KCSAN, None, None, command, log, 2)
     found = [r for r in reports(lines, "c_sample") if r["outcome"].startswith("KCSAN")]
     statuses = [int(m.group(1)) for line in lines if (m := re.match(r"^SAFETY-SUITE \S+ (\d+)$", line))]
-    return {"status": status, "tries": KCSAN_ROUNDS * len(KCSAN_CASES), "runs": statuses,
+    return {"verdict": run, "tries": KCSAN_ROUNDS * len(KCSAN_CASES), "runs": statuses,
             "reports": [r["line"] for r in found if r["ours"]],
             "elsewhere": [r["line"] for r in found if not r["ours"]]}
 
@@ -328,8 +339,9 @@ def control_faults(ctl):
     """What makes a control fail: a trigger that was not quiet, a witness
     seen on the unpatched driver, or a report anywhere."""
     faults = []
-    if ctl["status"] != 0:
-        faults.append(f"the VM run failed (exit {ctl['status']})")
+    if ctl["verdict"]["verdict"] != "pass":
+        faults.append(f"the VM's verdict is {ctl['verdict']['verdict']}: {ctl['verdict']['reason']} "
+                      f"(log: {ctl['log']})")
     for (name, module), run in ctl["runs"].items():
         if run["outcome"] != QUIET:
             faults.append(f"{name} on {module}: {run['outcome']}: {run['line']}")
@@ -408,6 +420,14 @@ def unproven(got):
             f"catalogue gives no reason"
             for variant in VARIANTS if variant in got
             for kernel, cell in got[variant].get("cells", {}).items() if cell["proof"] is None]
+
+
+def runner_errors(got):
+    """The cells of a measured row whose VM gave no measurement: the runner
+    failed (listed apart: they fail the run, but say nothing of the row)."""
+    return [f"{variant} on the {kernel} kernel: {cell['runner_error']} (log: {cell['log']})"
+            for variant in VARIANTS if variant in got
+            for kernel, cell in got[variant].get("cells", {}).items() if cell.get("runner_error")]
 
 
 def expected_of(report_row):
@@ -502,10 +522,13 @@ def main():
     for (row, variant), m in zip(jobs, measured):
         by_row.setdefault(row["name"], {})[variant] = m
     report = [summary(row, by_row[row["name"]], by_kernel) for row in rows]
-    results = []
+    results, errors = [], []
     for r in report:
         want = expected.get(r["name"])
-        if args.record:
+        errors += [f"{r['name']}: {e}" for e in runner_errors(r)]
+        if runner_errors(r):
+            diffs = [f"runner error, not a measurement: {e}" for e in runner_errors(r)]
+        elif args.record:
             diffs = [] if args.compile_only else unproven(r)
         elif want is None:
             diffs = ["no expected outcome in tests/safety/expected.json"]
@@ -516,23 +539,29 @@ def main():
     name = "report-compile.json" if args.compile_only else "report.json"
     (OUT / name).write_text(json.dumps({
         "seconds": round(time.time() - start), "rows": report,
-        "controls": [{"kernel": c["kernel"], "status": c["status"], "faults": control_faults(c),
+        "controls": [{"kernel": c["kernel"], "verdict": c["verdict"], "faults": control_faults(c),
                       "runs": {f"{n} {m}": run for (n, m), run in c["runs"].items()}} for c in controls],
         "kcsan_suite": suite,
     }, indent=1) + "\n")
     if args.record and not args.compile_only:
-        expected.update({r["name"]: expected_of(r) for r in report})
+        # A row whose VM gave no measurement keeps what it had.
+        expected.update({r["name"]: expected_of(r) for r in report if not runner_errors(r)})
         EXPECTED.write_text(json.dumps(expected, indent=1) + "\n")
     results += [(f"control on the {c['kernel']} kernel", control_faults(c),
                  "every trigger is quiet on the unpatched drivers, with no witness") for c in controls]
     if suite:
         faults = [f"KCSAN: {line}" for line in suite["reports"]]
+        if suite["verdict"]["verdict"] != "pass":
+            faults.append(f"the VM's verdict is {suite['verdict']['verdict']}: {suite['verdict']['reason']}")
         if len(suite["runs"]) != suite["tries"] or any(suite["runs"]):
             faults.append(f"the suite's runs did not all pass: {suite['runs']} (see {OUT / 'kcsan-suite.log'})")
         results.append(("the unpatched C driver on the KCSAN kernel", faults,
                         f"the suite's concurrent cases, {suite['tries']} runs: {len(suite['reports'])} KCSAN reports"
                         f" name c_sample ({len(suite['elsewhere'])} elsewhere)"))
     failed = ktap(results)
+    if errors:
+        print(f"# {len(errors)} runner errors (no measurement; they fail the run):")
+        print("\n".join(f"#   {e}" for e in errors))
     print(f"# {round(time.time() - start)} s; report: {OUT / name}")
     print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
