@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Everything `make` does, one progress line per stage with its time and
-# whether it came from the cache:
+# whether it came from the cache (and the same as data, in STAGES_FILE:
+# by default build/ARCH/stages.tsv, made new by each top-level run; see
+# stage_done in lib/log.sh):
 #
 #   deps        install what is missing (build/install-deps.sh)
 #   kernels     each kernel (qemu/kernels/): built from the Linux source
@@ -29,6 +31,14 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/lib.sh
 source "$(dirname "$0")/lib/lib.sh"
+
+# The stage times, as data: this run's own file, unless a caller (another
+# run of this script, check-fresh) gave one.
+if [[ -z ${STAGES_FILE:-} ]]; then
+	mkdir -p "$BUILD_DIR"
+	export STAGES_FILE=$BUILD_DIR/stages.tsv
+	: >"$STAGES_FILE"
+fi
 
 what=${1:-all}
 shift || true
@@ -103,7 +113,7 @@ if [[ $what == all ]]; then
 	[[ -z $fetch_pid ]] || wait "$fetch_pid" || fetch_status=$?
 	cat "$fetch_log" >&2
 	((fetch_status == 0)) || die "fetching the Linux source failed (above)"
-	stage_done deps "$start" "checked${fetch_pid:+ (and the Linux source)}"
+	stage_done deps "$start" checked "${fetch_pid:+the Linux source fetched too}"
 
 	for variant in "${variants[@]}"; do
 		case $(kernel_fact "$variant" SOURCE) in
@@ -142,7 +152,7 @@ for variant in "${variants[@]}"; do
 		cat "$log" >&2
 		die "building the runner's test module for the $variant kernel failed"
 	fi
-	stage_done "modules $variant" "$start" "built"
+	stage_done "modules $variant" "$start" built
 done
 
 if [[ $what == all ]]; then
@@ -151,15 +161,15 @@ if [[ $what == all ]]; then
 		--manifest-path "$TOP/tests/suite/Cargo.toml" --target-dir "$BUILD_DIR/cargo"
 	mkdir -p "$BUILD_DIR/tools"
 	cp "$BUILD_DIR/cargo/$RUST_TARGET/release/sample-tests" "$BUILD_DIR/tools/"
-	stage_done suite "$start" "built"
+	stage_done suite "$start" built
 
 	start=$(date +%s)
 	"$TOP/scripts/build/build-initramfs.sh" base
-	stage_done "initramfs base" "$start" "built"
+	stage_done "initramfs base" "$start" built
 fi
 
 for variant in "${variants[@]}"; do
 	start=$(date +%s)
 	"$TOP/scripts/build/build-initramfs.sh" modules "$variant"
-	stage_done "initramfs $variant" "$start" "built"
+	stage_done "initramfs $variant" "$start" built
 done

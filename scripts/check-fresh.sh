@@ -123,11 +123,14 @@ step() {
 	return 0
 }
 
+# home_of USER: USER's home directory in the chroot.
+home_of() { if [[ $1 == root ]]; then echo /root; else echo "/home/$1"; fi; }
+
 # in_chroot USER CMD: CMD in a login shell of USER in the chroot, with a clean
 # environment, as on a new machine.
 in_chroot() {
-	local user=$1 cmd=$2 home=/root
-	[[ $user == root ]] || home=/home/$user
+	local user=$1 cmd=$2 home
+	home=$(home_of "$user")
 	chroot "$root" /usr/bin/env -i HOME="$home" USER="$user" LOGNAME="$user" TERM=dumb LANG=C.UTF-8 \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		/usr/sbin/runuser -u "$user" -- /bin/bash -lc "$cmd"
@@ -145,7 +148,8 @@ make_base() { # SUITE: the pristine minbase tree, once.
 }
 
 setup_copy() { # SUITE USER: a scratch copy of the base, mounted.
-	local suite=$1 user=$2 home=/root
+	local suite=$1 user=$2 home
+	home=$(home_of "$user")
 	remove_root
 	cp -a "$fresh/base-$suite" "$root"
 	# Its root a mount point of its own, private, as on a real machine: mounts
@@ -167,7 +171,6 @@ EOF
 	echo "127.0.1.1 $(hostname)" >>"$root/etc/hosts"
 	if [[ $user != root ]]; then
 		chroot "$root" useradd --create-home --shell /bin/bash "$user"
-		home=/home/$user
 	fi
 	if [[ -z ${FRESH_COLD:-} ]]; then
 		local cache=$root$home/.cache/rust-kmod-sample
@@ -198,8 +201,8 @@ prereqs() { # USER: the README's prerequisites, nothing more.
 }
 
 clone() { # USER
-	local user=$1 home=/root
-	[[ $user == root ]] || home=/home/$user
+	local user=$1 home
+	home=$(home_of "$user")
 	git clone -q --no-local "$TOP" "$root$home/rust-kmod-sample"
 	git -C "$root$home/rust-kmod-sample" checkout -q "$head"
 	chroot "$root" chown -R "$user:$user" "$home/rust-kmod-sample"
@@ -217,18 +220,26 @@ quick_start() {
 	tr -d '\r' <"$out" | grep -qx hi || { echo "check-fresh: no line 'hi' came back from /dev/$dev"; return 1; }
 }
 
-# kernels_used SUITE: the quick start's kernel is the one default_kernel
+# kernels_used SUITE USER: the quick start's kernel is the one default_kernel
 # picks there (Debian's on Debian 13), and on Debian 13 nothing, make
-# test-host included, built a kernel.
+# test-host included, built a kernel. Read from the stage times that make
+# and make test-host wrote as data (STAGES_FILE: NAME, seconds, result).
 kernels_used() {
-	local suite=$1 built
-	built=$(grep -a -h -o -E '^\[kernel [a-z]+ *\] +[0-9]+s  (built|prepared|cached)' "$logs/$suite-make.log" "$logs/$suite-host.log" | sort -u)
-	echo "$built"
+	local suite=$1 user=$2 home kernels
+	home=$root$(home_of "$user")
+	kernels=$(cat "$home/stages-make.tsv" "$home/stages-host.tsv" |
+		awk -F'\t' '$1 ~ /^kernel / { print $1 "\t" $3 }' | sort -u)
+	echo "$kernels"
 	case $suite in
-	bookworm) grep -q 'kernel release' <<<"$built" || { echo "check-fresh: the quick start did not use the release kernel"; return 1; } ;;
+	bookworm)
+		grep -q -x -P 'kernel release\t(built|cached)' <<<"$kernels" ||
+			{ echo "check-fresh: the quick start did not use the release kernel"; return 1; }
+		;;
 	*)
-		grep -q 'kernel debian' <<<"$built" || { echo "check-fresh: the quick start did not use Debian's kernel"; return 1; }
-		! grep -q -E 'kernel (release|debug) .*built' <<<"$built" || { echo "check-fresh: a kernel was built on Debian 13"; return 1; }
+		grep -q -x -P 'kernel debian\t(prepared|cached)' <<<"$kernels" ||
+			{ echo "check-fresh: the quick start did not use Debian's kernel"; return 1; }
+		! grep -q -x -P 'kernel (release|debug)\tbuilt' <<<"$kernels" ||
+			{ echo "check-fresh: a kernel was built on Debian 13"; return 1; }
 		;;
 	esac
 }
@@ -246,15 +257,15 @@ for suite in "${suites[@]}"; do
 	step "$suite" copy setup_copy "$suite" "$user"
 	step "$suite" prereqs prereqs "$user"
 	step "$suite" clone clone "$user"
-	step "$suite" make in_chroot "$user" 'cd ~/rust-kmod-sample && make'
+	step "$suite" make in_chroot "$user" 'cd ~/rust-kmod-sample && STAGES_FILE=~/stages-make.tsv make'
 	step "$suite" rust quick_start "$user" rust_sample
 	step "$suite" c quick_start "$user" c_sample
-	step "$suite" host in_chroot "$user" 'cd ~/rust-kmod-sample && make test-host'
-	step "$suite" kernels kernels_used "$suite"
+	step "$suite" host in_chroot "$user" 'cd ~/rust-kmod-sample && STAGES_FILE=~/stages-host.tsv make test-host'
+	step "$suite" kernels kernels_used "$suite" "$user"
 	if [[ -z $failed_step ]]; then
 		results+=("fresh $suite: ok in $(($(date +%s) - start)) s (make and the first VM run, the quick start: $((step_seconds[make] + step_seconds[rust])) s)")
-		# The stage lines of `make`, for the README's timings.
-		grep -a -E '^\[' "$logs/$suite-make.log" | sed "s/^/    $suite make: /" || true
+		# The stage times of `make`, for the README's timings.
+		sed "s/^/    $suite make: /" "$root$(home_of "$user")/stages-make.tsv"
 		remove_root
 	else
 		results+=("fresh $suite: FAILED at step '$failed_step' after $(($(date +%s) - start)) s (log: $logs/$suite-$failed_step.log; the chroot is kept in $root)")

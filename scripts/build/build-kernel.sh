@@ -122,7 +122,7 @@ key=$({
 out=$CACHE_DIR/kernels/$KERNEL_VERSION-$ARCH-$variant-$key
 
 if [[ -f $out/.complete ]]; then
-	stage_done "kernel $variant" "$start" "cached: $out"
+	stage_done "kernel $variant" "$start" cached "$out"
 	echo "$out"
 	exit 0
 fi
@@ -131,7 +131,7 @@ fi
 
 kernel_build_lock
 if [[ -f $out/.complete ]]; then
-	stage_done "kernel $variant" "$start" "cached (built meanwhile): $out"
+	stage_done "kernel $variant" "$start" cached "$out, built meanwhile"
 	echo "$out"
 	exit 0
 fi
@@ -142,5 +142,5 @@ mkdir -p "$out"
 log=$out/build.log
 build_kernel "$src" "$out" "${fragments[@]}"
 touch "$out/.complete"
-stage_done "kernel $variant" "$start" "built"
+stage_done "kernel $variant" "$start" built
 echo "$out"

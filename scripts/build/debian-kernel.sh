@@ -158,7 +158,7 @@ key=$({
 } | sha256sum | cut -c1-16)
 out=$CACHE_DIR/kernels/$KERNEL_VERSION-$ARCH-debian-$key
 if [[ -f $out/.complete ]]; then
-	stage_done "kernel debian" "$start" "cached: $out ($release)"
+	stage_done "kernel debian" "$start" cached "$out ($release)"
 	echo "$out/linux"
 	exit 0
 fi
@@ -183,7 +183,7 @@ done
 
 kernel_build_lock
 if [[ -f $out/.complete ]]; then
-	stage_done "kernel debian" "$start" "cached (prepared meanwhile): $out ($release)"
+	stage_done "kernel debian" "$start" cached "$out ($release), prepared meanwhile"
 	echo "$out/linux"
 	exit 0
 fi
@@ -215,5 +215,5 @@ touch "$out/.complete"
 for old in "$CACHE_DIR/kernels/$KERNEL_VERSION-$ARCH"-debian-* "$CACHE_DIR"/downloads/debian-*-"$flavour"; do
 	[[ $old == "$out" || $old == "$dl" ]] || rm -rf "$old"
 done
-stage_done "kernel debian" "$start" "prepared: $out ($release)"
+stage_done "kernel debian" "$start" prepared "$out ($release)"
 echo "$out/linux"

@@ -66,5 +66,5 @@ fi
 for old in "$CACHE_DIR"/roots/trixie-*; do
 	[[ $old == "$root" || $old == *.log ]] || "${sudo[@]}" rm -rf "$old"
 done
-stage_done "debian toolchain" "$start" "made: $root"
+stage_done "debian toolchain" "$start" made "$root"
 echo "$root"
