@@ -18,7 +18,9 @@
 //! must, and never forever.
 
 use crate::sys::catch_signal;
+use crate::sys::SIGNALS_CAUGHT;
 use crate::Dev;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -134,6 +136,7 @@ pub struct Blocked<T> {
     handle: Option<JoinHandle<T>>,
     tid: i32,
     module: &'static str,
+    path: String,
     asleep: Where,
 }
 
@@ -154,6 +157,7 @@ pub fn block<T: Send + 'static>(
         handle: Some(handle),
         tid,
         module: dev.name,
+        path: dev.path.clone(),
         asleep,
     })
 }
@@ -169,6 +173,53 @@ impl<T> Blocked<T> {
                 "the call woke up (asleep: {:?}, then {now:?})",
                 self.asleep
             )),
+        }
+    }
+
+    /// Sends `sig` (caught with `SA_RESTART`) to the sleeping call's
+    /// thread, and returns once its handler has run while the call was
+    /// still outstanding and the call, restarted, sleeps in the driver
+    /// again. The handler runs only on the way back to user space, so an
+    /// uninterruptible wait (state `D`, which `block` already refuses) or
+    /// one that ignores signals never lets it run until the call returns.
+    pub fn interrupt_and_restart(&mut self, sig: i32) -> Result<(), String> {
+        let handle = self.handle.as_ref().unwrap();
+        let caught = SIGNALS_CAUGHT.load(Ordering::SeqCst);
+        // SAFETY: signals a thread of this process by its task id.
+        unsafe { libc::syscall(libc::SYS_tgkill, std::process::id(), self.tid, sig) };
+        let start = Instant::now();
+        while SIGNALS_CAUGHT.load(Ordering::SeqCst) == caught {
+            if handle.is_finished() || start.elapsed() > PATIENCE {
+                return Err(format!(
+                    "signal {sig}'s handler did not run while the call was blocked ({:?})",
+                    where_is(0, self.tid)
+                ));
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        // Back in the driver, asleep once more: the kernel restarted the
+        // call instead of returning EINTR.
+        loop {
+            let now = where_is(0, self.tid);
+            match &now {
+                Some(w) if w.asleep_in(self.module, &self.path) => {
+                    if w.sleeps > self.asleep.sleeps {
+                        self.asleep = now.unwrap();
+                        return Ok(());
+                    }
+                }
+                _ if handle.is_finished() => {
+                    return Err("the call returned after the signal instead of restarting".into())
+                }
+                _ => {}
+            }
+            if start.elapsed() > PATIENCE {
+                return Err(format!(
+                    "the call did not sleep in {} again within {PATIENCE:?} after the signal: {now:?}",
+                    self.module
+                ));
+            }
+            thread::sleep(Duration::from_millis(1));
         }
     }
 

@@ -155,43 +155,35 @@ fn signal_interrupts_a_blocked_write_with_eintr(dev: &Dev) -> Outcome {
     Ok(())
 }
 
+/// The read is seen asleep in the driver, a signal with an `SA_RESTART`
+/// handler interrupts it (the handler runs while the read is still
+/// outstanding), the kernel restarts it (asleep in the driver again, no
+/// EINTR), and only then does data arrive.
 fn sa_restart_restarts_a_blocked_read(dev: &Dev) -> Outcome {
-    let fd = ok!(dev.open(O_RDWR));
-    // A separate process writes after the signals have come and gone. It
-    // is forked first, so that the signals interrupt the read, not the fork.
-    let path = dev.path.clone();
-    let writer = spawn_child_after(3 * SETTLE, move || match open(&path, O_WRONLY) {
-        Ok(w) if w.write(b"late").is_ok() => 0,
-        _ => 1,
-    });
+    let reader = Arc::new(ok!(dev.open(O_RDONLY)));
+    let writer = ok!(dev.open(O_WRONLY));
     catch_signal(libc::SIGALRM, true);
-    let got = with_timer_signal(SETTLE, || fd.read_vec(10));
-    expect_eq!(wait_pid(writer), 0);
-    ensure!(
-        SIGNALS_CAUGHT.load(Ordering::SeqCst) >= 1,
-        "the handler did not run"
-    );
-    expect_eq!(ok!(got), b"late".to_vec());
+    let r = reader.clone();
+    let mut blocked = block(dev, move || r.read_vec(10))?;
+    blocked.interrupt_and_restart(libc::SIGALRM)?;
+    ok!(writer.write(b"late"));
+    expect_eq!(ok!(blocked.finish()?), b"late".to_vec());
     Ok(())
 }
 
+/// As for the read: asleep on a full queue, interrupted, restarted, and
+/// then woken by a reader that makes room for two of its three bytes.
 fn sa_restart_restarts_a_blocked_write(dev: &Dev) -> Outcome {
-    let fd = ok!(dev.open(O_RDWR));
-    ok!(set_capacity(&fd, 4));
-    ok!(fd.write(b"full"));
-    let path = dev.path.clone();
-    let reader = spawn_child_after(3 * SETTLE, move || match open(&path, O_RDONLY) {
-        Ok(r) if r.read_vec(2).map(|v| v == b"fu").unwrap_or(false) => 0,
-        _ => 1,
-    });
+    let writer = Arc::new(ok!(dev.open(O_WRONLY)));
+    let reader = ok!(dev.open(O_RDONLY | O_NONBLOCK));
+    ok!(set_capacity(&reader, 4));
+    ok!(writer.write(b"full"));
     catch_signal(libc::SIGALRM, true);
-    let wrote = with_timer_signal(SETTLE, || fd.write(b"XYZ"));
-    expect_eq!(wait_pid(reader), 0);
-    ensure!(
-        SIGNALS_CAUGHT.load(Ordering::SeqCst) >= 1,
-        "the handler did not run"
-    );
-    expect_eq!(ok!(wrote), 2);
-    expect_eq!(ok!(fd.read_vec(10)), b"llXY".to_vec());
+    let w = writer.clone();
+    let mut blocked = block(dev, move || w.write(b"XYZ"))?;
+    blocked.interrupt_and_restart(libc::SIGALRM)?;
+    expect_eq!(ok!(reader.read_vec(2)), b"fu".to_vec());
+    expect_eq!(ok!(blocked.finish()?), 2);
+    expect_eq!(ok!(reader.read_vec(10)), b"llXY".to_vec());
     Ok(())
 }
