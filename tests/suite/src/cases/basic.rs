@@ -231,10 +231,15 @@ fn data_survives_close_and_reopen(dev: &Dev) -> Outcome {
 }
 
 /// Two readers reading at once, on two threads, while a writer streams:
-/// between them they get every byte written, each exactly once.
+/// between them they get every byte written, each exactly once. The bytes
+/// carry sequence numbers (4-byte numbers 0, 1, 2, ...), so a duplicated
+/// number and a lost one are both seen, even where equal bytes would hide
+/// them. The capacity and every write and read are whole numbers, so every
+/// read returns whole numbers; a byte lost or doubled in the driver would
+/// misalign all the numbers after it.
 fn two_readers_never_get_the_same_byte(dev: &Dev) -> Outcome {
-    const TOTAL: usize = 60_000;
-    let data: Vec<u8> = (0..TOTAL).map(|i| (i % 251) as u8).collect();
+    const NUMBERS: u32 = 15_000; // 60,000 bytes
+    let data: Vec<u8> = (0..NUMBERS).flat_map(u32::to_le_bytes).collect();
     // The writer opens first: a reader of an empty queue without a writer
     // would see end-of-file at once.
     let w = ok!(dev.open(O_WRONLY));
@@ -244,8 +249,9 @@ fn two_readers_never_get_the_same_byte(dev: &Dev) -> Outcome {
             std::thread::spawn(move || {
                 let fd = fd?;
                 let mut got = Vec::new();
-                // Odd sizes, so that the two interleave at every offset.
-                for size in [1usize, 7, 64, 333].iter().cycle() {
+                // 1, 7, 64 and 333 numbers: the two interleave at every
+                // number.
+                for size in [4usize, 28, 256, 1332].iter().cycle() {
                     match fd.read_vec(*size)? {
                         v if v.is_empty() => return Ok::<_, Errno>(got),
                         v => got.extend(v),
@@ -257,21 +263,37 @@ fn two_readers_never_get_the_same_byte(dev: &Dev) -> Outcome {
         .collect();
     ok!(w.write_all(&data));
     drop(w); // The last writer closes: the readers see end-of-file.
-    let mut counts = [0usize; 256];
-    let mut total = 0;
-    for reader in readers {
+    let mut times_seen = vec![0u32; NUMBERS as usize];
+    for (r, reader) in readers.into_iter().enumerate() {
         let got = ok!(reader.join().unwrap());
-        total += got.len();
-        for b in got {
-            counts[b as usize] += 1;
+        ensure!(
+            got.len() % 4 == 0,
+            "reader {r} got {} bytes, not whole numbers",
+            got.len()
+        );
+        let numbers: Vec<u32> = got
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        // Each reader takes the oldest bytes: its numbers only go up.
+        if let Some(i) = (1..numbers.len()).find(|&i| numbers[i] <= numbers[i - 1]) {
+            return Err(format!(
+                "reader {r} got {} after {}",
+                numbers[i],
+                numbers[i - 1]
+            ));
+        }
+        for n in numbers {
+            ensure!(n < NUMBERS, "reader {r} got {n}, which was never written");
+            times_seen[n as usize] += 1;
         }
     }
-    expect_eq!(total, TOTAL);
-    let mut expected = [0usize; 256];
-    for &b in &data {
-        expected[b as usize] += 1;
+    if let Some(n) = times_seen.iter().position(|&t| t != 1) {
+        return Err(format!(
+            "number {n} arrived {} times, expected once",
+            times_seen[n]
+        ));
     }
-    ensure!(counts == expected, "a byte was lost or read twice");
     Ok(())
 }
 

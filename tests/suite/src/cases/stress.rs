@@ -1,8 +1,12 @@
 //! Several writer and reader processes at once, with every byte verified.
 //!
-//! Writer `w` sends a stream whose byte `i` is `w << 5 | i % 32`, so every
-//! byte names its writer and its place. Writers write chunks of random sizes
-//! and loop over short writes; readers read random sizes until end-of-file.
+//! With one reader, writer `w` sends a stream whose byte `i` is
+//! `w << 5 | i % 32`: the reader's stream, split per writer, must be each
+//! writer's own, byte for byte. With several readers no reader sees a whole
+//! stream, so writers send sequence numbers instead (4 bytes each), and
+//! every number must arrive exactly once. Writers write chunks of random
+//! sizes and loop over short writes; readers read random sizes until
+//! end-of-file.
 
 use super::cases;
 use crate::dev::set_capacity;
@@ -146,12 +150,53 @@ fn writers_to_one_reader_lose_duplicate_and_reorder_nothing(dev: &Dev) -> Outcom
     Ok(())
 }
 
+/// Writer `w`'s number `k` in the several-readers case: `w` in the top
+/// byte, its sequence number below.
+fn number(w: usize, k: usize) -> u32 {
+    ((w as u32) << 24) | k as u32
+}
+
+/// Forks writer `w` of the several-readers case: it sends its numbers 0,
+/// 1, 2, ... (4 bytes each), in writes of a random count of whole numbers.
+fn spawn_numbering_writer(path: &str, w: usize, gate: &Fd) -> i32 {
+    let path = path.to_string();
+    let gate_fd = gate.0;
+    spawn_child_after(std::time::Duration::ZERO, move || {
+        let Ok(fd) = open(&path, O_WRONLY) else {
+            return 10;
+        };
+        // SAFETY: the inherited gate is ours to close in this process.
+        unsafe { libc::close(gate_fd) };
+        let data: Vec<u8> = (0..NUMBERS_PER_WRITER)
+            .flat_map(|k| number(w, k).to_le_bytes())
+            .collect();
+        let mut rng = Rng(0x9E37_79B9 + w as u64 * 7919);
+        let mut at = 0;
+        while at < data.len() {
+            let n = (4 * (1 + rng.below(175))).min(data.len() - at);
+            match fd.write(&data[at..at + n]) {
+                Ok(k) if k > 0 => at += k,
+                _ => return 11,
+            }
+        }
+        0
+    })
+}
+
+const NUMBERS_PER_WRITER: usize = BYTES_PER_WRITER / 4;
+
+/// Each of several readers may get any of the bytes, so the bytes carry
+/// sequence numbers (4-byte numbers, each naming its writer and its place)
+/// and every number must arrive exactly once, in order within each reader:
+/// a lost number and a duplicated one are both seen, where a count of byte
+/// values would let a duplicate make up for a loss. The capacity and every
+/// write and read are whole numbers, so every read returns whole numbers.
 fn writers_to_several_readers_lose_and_duplicate_nothing(dev: &Dev) -> Outcome {
     const WRITERS: usize = 3;
     const READERS: usize = 3;
     let ctl = dev.ctl();
     ok!(set_capacity(&ctl, 300));
-    // Readers first, each reporting a histogram of the bytes it got.
+    // Readers first, each sending back every number it got, in order.
     let mut readers = Vec::new();
     let gate = ok!(dev.open(O_WRONLY));
     for r in 0..READERS {
@@ -164,49 +209,69 @@ fn writers_to_several_readers_lose_and_duplicate_nothing(dev: &Dev) -> Outcome {
             let Ok(fd) = open(&path, O_RDONLY) else {
                 return 10;
             };
-            let Ok(got) = read_until_eof(&fd, 1000 + r as u64) else {
-                return 11;
-            };
-            let mut histogram = [0u32; 256];
-            for b in got {
-                histogram[b as usize] += 1;
+            let mut rng = Rng(1000 + r as u64);
+            let mut got = Vec::new();
+            loop {
+                match fd.read_vec(4 * (1 + rng.below(225))) {
+                    Ok(chunk) if chunk.is_empty() => break,
+                    Ok(chunk) => got.extend(chunk),
+                    Err(_) => return 11,
+                }
             }
-            let bytes: Vec<u8> = histogram.iter().flat_map(|c| c.to_ne_bytes()).collect();
-            if tx.write_all(&bytes).is_err() {
+            if tx.write_all(&got).is_err() {
                 return 12;
             }
             0
         });
         readers.push((pid, rx));
     }
-    let (pids, _reports) = start_writers(dev, WRITERS)?;
+    let mut pids = Vec::new();
+    for w in 0..WRITERS {
+        pids.push(spawn_numbering_writer(&dev.path, w, &gate));
+    }
+    // The children closed their copies of the gate after opening their own
+    // descriptors: end-of-file comes after the last writer closes.
     drop(gate);
     for pid in pids {
         expect_eq!(wait_pid(pid), 0);
     }
-    let mut total = [0u64; 256];
-    for (pid, mut rx) in readers {
+    let mut times_seen = vec![vec![0u32; NUMBERS_PER_WRITER]; WRITERS];
+    for (r, (pid, mut rx)) in readers.into_iter().enumerate() {
         let mut raw = Vec::new();
         ok!(rx
             .read_to_end(&mut raw)
             .map_err(|e| e.raw_os_error().unwrap_or(0)));
         expect_eq!(wait_pid(pid), 0);
-        for (v, c) in raw.chunks_exact(4).enumerate() {
-            total[v] += u32::from_ne_bytes(c.try_into().unwrap()) as u64;
+        ensure!(
+            raw.len() % 4 == 0,
+            "reader {r} got {} bytes, not whole numbers",
+            raw.len()
+        );
+        // The last number this reader got from each writer: they only go up.
+        let mut last: Vec<Option<usize>> = vec![None; WRITERS];
+        for c in raw.chunks_exact(4) {
+            let n = u32::from_le_bytes(c.try_into().unwrap());
+            let (w, k) = ((n >> 24) as usize, (n & 0xFF_FFFF) as usize);
+            ensure!(
+                w < WRITERS && k < NUMBERS_PER_WRITER,
+                "reader {r} got {n:#x}, which no writer sent"
+            );
+            ensure!(
+                last[w].is_none_or(|l| l < k),
+                "reader {r} got writer {w}'s {k} after its {}",
+                last[w].unwrap()
+            );
+            last[w] = Some(k);
+            times_seen[w][k] += 1;
         }
     }
-    // Each writer sends every value w<<5|k exactly BYTES_PER_WRITER/32 times
-    // (60000 = 32 * 1875).
-    for (v, &count) in total.iter().enumerate() {
-        let expected = if v >> 5 < WRITERS {
-            (BYTES_PER_WRITER / 32) as u64
-        } else {
-            0
-        };
-        ensure!(
-            count == expected,
-            "byte value {v:#x} arrived {count} times, expected {expected}"
-        );
+    for (w, seen) in times_seen.iter().enumerate() {
+        if let Some(k) = seen.iter().position(|&t| t != 1) {
+            return Err(format!(
+                "writer {w}'s number {k} arrived {} times, expected once",
+                seen[k]
+            ));
+        }
     }
     let s = dev.stats();
     expect_eq!(s.len, 0);
