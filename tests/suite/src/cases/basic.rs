@@ -5,6 +5,10 @@ use crate::dev::{set_capacity, stats};
 use crate::sys::*;
 use crate::{ensure, expect_eq, expect_errno, ok, Case, Dev, Outcome};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn cases() -> Vec<Case> {
@@ -298,20 +302,61 @@ fn two_readers_never_get_the_same_byte(dev: &Dev) -> Outcome {
 }
 
 /// `writev` of three parts is one write: while a second writer writes
-/// single bytes as fast as it can, every "ab" + "" + "cde" lands whole.
+/// single bytes, as fast as it can whenever a writev is under way, every
+/// "ab" + "" + "cde" lands whole. That proves something only if the two
+/// overlap, so the case reads the queue as it goes and keeps writing until
+/// X's have landed between two writevs at least `OVERLAPS` times: each
+/// time, the racer took the lock between two of them, as it could have
+/// inside one that was split. (On one CPU the two only take turns when the
+/// scheduler switches, almost never inside a writev, and a split writev
+/// went unseen there; make test's VMs have two CPUs, where it was caught.)
 fn writev_is_one_contiguous_write(dev: &Dev) -> Outcome {
-    const ROUNDS: usize = 300;
-    let fd = ok!(dev.open(O_RDWR));
-    ok!(set_capacity(&fd, 8192));
+    const MIN_ROUNDS: usize = 300;
+    // On one CPU overlaps come with the scheduler's switches, a few per
+    // 10 ms: a bound in time, not in rounds, which a fast CPU would use
+    // up first.
+    const PATIENCE: Duration = Duration::from_secs(30);
+    const OVERLAPS: usize = 50;
+    const RACER_PER_ROUND: usize = 4;
+    let fd = ok!(dev.open(O_WRONLY));
+    let reader = ok!(dev.open(O_RDONLY | O_NONBLOCK));
+    // Room enough that the racer never fills the queue between two reads.
+    ok!(set_capacity(&fd, 1 << 20));
     let other = ok!(dev.open(O_WRONLY));
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let rounds_done = Arc::new(AtomicUsize::new(0));
+    let in_writev = Arc::new(AtomicBool::new(false));
+    let (stop_racer, written_racer, rounds_racer, in_writev_racer) = (
+        stop.clone(),
+        written.clone(),
+        rounds_done.clone(),
+        in_writev.clone(),
+    );
     let racer = std::thread::spawn(move || {
-        for _ in 0..ROUNDS * 2 {
+        while !stop_racer.load(Ordering::Relaxed) {
+            // Hammer the lock while a writev runs; otherwise a few bytes
+            // per writev, never far ahead. Unchecked, the racer keeps the
+            // lock from the writer (a mutex is not fair), and the case
+            // took minutes on the debug kernel.
+            let budget = RACER_PER_ROUND * (rounds_racer.load(Ordering::Relaxed) + 1);
+            if !in_writev_racer.load(Ordering::Relaxed)
+                && written_racer.load(Ordering::Relaxed) >= budget
+            {
+                std::thread::yield_now();
+                continue;
+            }
             if other.write(b"X") != Ok(1) {
                 return false;
             }
+            written_racer.fetch_add(1, Ordering::Relaxed);
         }
         true
     });
+    // Start once the racer is writing, not before it has been scheduled.
+    while written.load(Ordering::Relaxed) == 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let parts: [&[u8]; 3] = [b"ab", b"", b"cde"];
     let iov: Vec<libc::iovec> = parts
         .iter()
@@ -320,20 +365,89 @@ fn writev_is_one_contiguous_write(dev: &Dev) -> Outcome {
             iov_len: p.len(),
         })
         .collect();
-    for _ in 0..ROUNDS {
+    let mut queue = Writevs::default();
+    let mut rounds = 0;
+    let start = std::time::Instant::now();
+    while rounds < MIN_ROUNDS || (queue.overlaps < OVERLAPS && start.elapsed() < PATIENCE) {
+        in_writev.store(true, Ordering::Relaxed);
         // SAFETY: the iovecs point at live slices.
         let n = unsafe { libc::writev(fd.0, iov.as_ptr(), iov.len() as i32) };
+        in_writev.store(false, Ordering::Relaxed);
         expect_eq!(n, 5);
+        rounds += 1;
+        rounds_done.store(rounds, Ordering::Relaxed);
+        queue.follow(&ok!(read_what_is_queued(&reader)))?;
     }
+    stop.store(true, Ordering::Relaxed);
     ensure!(racer.join().unwrap(), "the racing writer failed");
-    let queued = ok!(fd.read_vec(8192));
-    expect_eq!(queued.len(), ROUNDS * 5 + ROUNDS * 2);
-    let without_racer: Vec<u8> = queued.iter().copied().filter(|&b| b != b'X').collect();
-    expect_eq!(without_racer, b"abcde".repeat(ROUNDS));
-    // Whole: between an 'a' and its 'e' there is never an X.
-    let text = String::from_utf8_lossy(&queued).into_owned();
-    expect_eq!(text.matches("abcde").count(), ROUNDS);
+    queue.follow(&ok!(read_what_is_queued(&reader)))?;
+    println!(
+        "    # {}: {rounds} writevs, {} racing bytes, X's between two writevs {} times",
+        dev.name, queue.racer, queue.overlaps
+    );
+    ensure!(
+        queue.overlaps >= OVERLAPS,
+        "the racing writer overlapped only {} of {rounds} writev calls",
+        queue.overlaps
+    );
+    expect_eq!(queue.whole, rounds);
+    expect_eq!(queue.racer, written.load(Ordering::Relaxed));
     Ok(())
+}
+
+/// The queue of `writev_is_one_contiguous_write`, followed byte by byte as
+/// it is read: an 'a' starts a writev's "abcde", which must come whole; an
+/// X between two of them is the racer's.
+#[derive(Default)]
+struct Writevs {
+    /// How far into "abcde" the queue is (0: between two writevs).
+    at: usize,
+    /// Whole "abcde"s and racer's X's so far.
+    whole: usize,
+    racer: usize,
+    /// The gaps between two writevs that hold an X.
+    overlaps: usize,
+    x_since_e: bool,
+}
+
+impl Writevs {
+    fn follow(&mut self, bytes: &[u8]) -> Outcome {
+        for &b in bytes {
+            if self.at > 0 {
+                ensure!(
+                    b == b"abcde"[self.at],
+                    "writev {} was split: {:?} inside its bytes",
+                    self.whole + 1,
+                    b as char
+                );
+                self.at = (self.at + 1) % 5;
+                if self.at == 0 {
+                    self.whole += 1;
+                    self.x_since_e = false;
+                }
+            } else if b == b'a' {
+                self.overlaps += usize::from(self.x_since_e && self.whole > 0);
+                self.at = 1;
+            } else {
+                ensure!(b == b'X', "{:?} between two writevs", b as char);
+                self.racer += 1;
+                self.x_since_e = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every byte queued now (`fd` is non-blocking).
+fn read_what_is_queued(fd: &Fd) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    loop {
+        match fd.read_vec(4096) {
+            Ok(v) if !v.is_empty() => out.extend(v),
+            Err(e) if e != EAGAIN => return Err(e),
+            _ => return Ok(out),
+        }
+    }
 }
 
 fn readv_fills_buffers_in_order(dev: &Dev) -> Outcome {
