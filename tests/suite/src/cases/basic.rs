@@ -4,6 +4,7 @@ use super::cases;
 use crate::dev::{set_capacity, stats};
 use crate::sys::*;
 use crate::{ensure, expect_eq, expect_errno, ok, Case, Dev, Outcome};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicUsize;
@@ -47,6 +48,8 @@ fn node_is_a_root_only_char_device(dev: &Dev) -> Outcome {
         dev.path
     );
     expect_eq!(meta.permissions().mode() & 0o777, 0o600);
+    // 0600 is "root only" only if root owns the node.
+    expect_eq!(meta.uid(), 0);
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use super::cases;
 use crate::dev::{clear_log, dmesg, stats};
 use crate::sys::*;
 use crate::{ensure, expect_eq, ok, Case, Dev, Outcome};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 pub fn cases() -> Vec<Case> {
@@ -148,13 +149,26 @@ fn capacity_given_twice_follows_each_kernel_api(dev: &Dev) -> Outcome {
     Ok(())
 }
 
+/// The parameter has no sysfs file at all (C's permission 0; the Rust
+/// crate makes none), so there is nothing to write to. A read-only file
+/// would refuse the write too, but would still be a file: the case asks
+/// for none.
 fn capacity_parameter_cannot_change_at_run_time(dev: &Dev) -> Outcome {
     let param = format!("/sys/module/{}/parameters/capacity", dev.name);
     ensure!(
         Path::new(&format!("/sys/module/{}", dev.name)).exists(),
         "the module is not in sysfs"
     );
-    // The parameter has no sysfs file at all: nothing to write to.
+    match std::fs::symlink_metadata(&param) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{param}: {e}, expected no such file")),
+        Ok(meta) => {
+            return Err(format!(
+                "{param} exists (mode {:o}): the parameter has a sysfs file",
+                meta.permissions().mode() & 0o7777
+            ))
+        }
+    }
     ensure!(
         std::fs::write(&param, "1").is_err(),
         "writing {param} succeeded"
