@@ -23,6 +23,7 @@ mod abi;
 mod cases;
 mod dev;
 mod fuzz;
+mod kmsg;
 mod sleep;
 mod sys;
 
