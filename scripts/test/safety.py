@@ -525,9 +525,10 @@ def main():
     results, errors = [], []
     for r in report:
         want = expected.get(r["name"])
-        errors += [f"{r['name']}: {e}" for e in runner_errors(r)]
-        if runner_errors(r):
-            diffs = [f"runner error, not a measurement: {e}" for e in runner_errors(r)]
+        failed_runs = runner_errors(r)
+        errors += [f"{r['name']}: {e}" for e in failed_runs]
+        if failed_runs:
+            diffs = [f"runner error, not a measurement: {e}" for e in failed_runs]
         elif args.record:
             diffs = [] if args.compile_only else unproven(r)
         elif want is None:

@@ -38,9 +38,18 @@ impl Rng {
     }
 }
 
-/// Forks writer `w`: it streams its bytes and reports, through `report`,
-/// the end offset of every accepted write (one u32 each).
-fn spawn_writer(path: &str, w: usize, gate: &Fd, mut report: std::fs::File) -> i32 {
+/// Forks writer `w`: it opens `path`, closes its copy of the gate and
+/// writes `data` in writes of a random count of `unit`-byte pieces; with a
+/// `report`, it sends there the end offset of every accepted write (one
+/// u32 each).
+fn spawn_streaming_writer(
+    path: &str,
+    w: usize,
+    gate: &Fd,
+    data: Vec<u8>,
+    unit: usize,
+    mut report: Option<std::fs::File>,
+) -> i32 {
     let path = path.to_string();
     let gate_fd = gate.0;
     spawn_child_after(std::time::Duration::ZERO, move || {
@@ -49,12 +58,11 @@ fn spawn_writer(path: &str, w: usize, gate: &Fd, mut report: std::fs::File) -> i
         };
         // SAFETY: the inherited gate is ours to close in this process.
         unsafe { libc::close(gate_fd) };
-        let data: Vec<u8> = (0..BYTES_PER_WRITER).map(|i| byte(w, i)).collect();
         let mut rng = Rng(0x9E37_79B9 + w as u64 * 7919);
         let mut at = 0;
         let mut ends = Vec::new();
         while at < data.len() {
-            let n = (1 + rng.below(700)).min(data.len() - at);
+            let n = (unit * (1 + rng.below(700 / unit))).min(data.len() - at);
             match fd.write(&data[at..at + n]) {
                 Ok(k) if k > 0 => {
                     at += k;
@@ -63,11 +71,18 @@ fn spawn_writer(path: &str, w: usize, gate: &Fd, mut report: std::fs::File) -> i
                 _ => return 11,
             }
         }
-        if report.write_all(&ends).is_err() {
-            return 12;
+        match report.as_mut().map(|r| r.write_all(&ends)) {
+            Some(Err(_)) => 12,
+            _ => 0,
         }
-        0
     })
+}
+
+/// Forks writer `w`: it streams its bytes and reports, through `report`,
+/// the end offset of every accepted write (one u32 each).
+fn spawn_writer(path: &str, w: usize, gate: &Fd, report: std::fs::File) -> i32 {
+    let data = (0..BYTES_PER_WRITER).map(|i| byte(w, i)).collect();
+    spawn_streaming_writer(path, w, gate, data, 1, Some(report))
 }
 
 /// Opens the gate (a writer that keeps readers from seeing end-of-file
@@ -159,28 +174,10 @@ fn number(w: usize, k: usize) -> u32 {
 /// Forks writer `w` of the several-readers case: it sends its numbers 0,
 /// 1, 2, ... (4 bytes each), in writes of a random count of whole numbers.
 fn spawn_numbering_writer(path: &str, w: usize, gate: &Fd) -> i32 {
-    let path = path.to_string();
-    let gate_fd = gate.0;
-    spawn_child_after(std::time::Duration::ZERO, move || {
-        let Ok(fd) = open(&path, O_WRONLY) else {
-            return 10;
-        };
-        // SAFETY: the inherited gate is ours to close in this process.
-        unsafe { libc::close(gate_fd) };
-        let data: Vec<u8> = (0..NUMBERS_PER_WRITER)
-            .flat_map(|k| number(w, k).to_le_bytes())
-            .collect();
-        let mut rng = Rng(0x9E37_79B9 + w as u64 * 7919);
-        let mut at = 0;
-        while at < data.len() {
-            let n = (4 * (1 + rng.below(175))).min(data.len() - at);
-            match fd.write(&data[at..at + n]) {
-                Ok(k) if k > 0 => at += k,
-                _ => return 11,
-            }
-        }
-        0
-    })
+    let data = (0..NUMBERS_PER_WRITER)
+        .flat_map(|k| number(w, k).to_le_bytes())
+        .collect();
+    spawn_streaming_writer(path, w, gate, data, 4, None)
 }
 
 const NUMBERS_PER_WRITER: usize = BYTES_PER_WRITER / 4;
